@@ -1,0 +1,2 @@
+// Placeholder: implemented in full by the core conversions work.
+#include "core/convert.h"

@@ -1,0 +1,29 @@
+// Read-only memory map of a whole file. Move-only; unmaps on destruction.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace lowbit {
+
+class MappedFile {
+ public:
+  MappedFile() = default;
+  static MappedFile open(const std::string& path);  // throws Error(path, reason)
+  MappedFile(MappedFile&& o) noexcept;
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const uint8_t* data() const { return data_; }
+  size_t n_bytes() const { return n_bytes_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t n_bytes_ = 0;
+  std::string path_;
+};
+
+}  // namespace lowbit
