@@ -1,0 +1,11 @@
+// Thread count for the whole process: OpenMP regions and the BLAS library.
+#pragma once
+
+namespace lowbit {
+
+// n <= 0 means all hardware threads.
+void set_num_threads(int n);
+int num_threads();
+int hardware_threads();
+
+}  // namespace lowbit
