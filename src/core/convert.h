@@ -26,7 +26,14 @@ float e5m2_to_f32(uint8_t v);
 uint8_t f32_to_e5m2(float f);
 uint8_t f32_to_e5m2_sat(float f);
 
-// Bulk conversion of n_elems contiguous elements. Integer and bool sources convert by value.
+// NaN details: f16 keeps the sign and top payload bits and sets the quiet bit; bf16 truncates
+// the payload and sets the quiet bit; both fp8 encoders give S.1111111 (0x7F | sign) for NaN
+// (as PyTorch does). The _sat variants map +-Inf to +-max finite as well.
+//
+// Bulk conversion of n_elems contiguous elements (src/dst may be unaligned). Integer and
+// bool sources convert by value (bool: any non-zero byte is 1). F64 narrows with the
+// hardware's RNE. convert_from_f32 to F8_* uses the PyTorch-cast (non-saturating)
+// encoders f32_to_e4m3 / f32_to_e5m2; quantizers wanting clamping call the _sat ones.
 // Throws lowbit::Error for a destination type that cannot hold floats (ints, bool).
 void convert_to_f32(DType src_type, const void* src, float* dst, size_t n_elems);
 void convert_from_f32(DType dst_type, const float* src, void* dst, size_t n_elems);
