@@ -59,7 +59,7 @@ std::string Model::generate(std::string_view prompt, const GenerateOptions& o,
   for (int32_t id : ids)
     if (id != tok.bos_id()) stream.push(id);  // the prompt's text is not part of the result
   std::string out;
-  generate(*impl_->runtime, ids, o.max_tokens, sampler, eos, [&](int32_t id) {
+  lowbit::generate(*impl_->runtime, ids, o.max_tokens, sampler, eos, [&](int32_t id) {
     std::string piece = stream.push(id);
     out += piece;
     return on_text ? on_text(piece) : true;
