@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/error.h"
 #include "io/safetensors.h"
 #include "model/transformer.h"
 #include "test_util.h"
