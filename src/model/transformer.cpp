@@ -116,7 +116,9 @@ void Transformer::attention(int layer, int n) {
   const int window = c.sliding_window;
   const size_t need = static_cast<size_t>(omp_get_max_threads()) * cache_.n_slots;
   if (scores_.size() < need) scores_.resize(need);  // only if the thread count grew
-#pragma omp parallel for schedule(dynamic, 1) if (n_work > 1)
+  // Threads only pay off when there is real work: a fork/join costs microseconds.
+  const double work = static_cast<double>(n_work) * (base + n) * hd;
+#pragma omp parallel for schedule(dynamic, 1) if (work > 1e5)
   for (int wi = 0; wi < n_work; ++wi) {
     const int t = wi / n_heads, h = wi % n_heads, kvh = h / group;
     const int slot = base + t;
