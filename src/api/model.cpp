@@ -64,6 +64,9 @@ std::string Model::generate(std::string_view prompt, const GenerateOptions& o,
     out += piece;
     return on_text ? on_text(piece) : true;
   });
+  std::string rest = stream.flush();
+  out += rest;
+  if (on_text && !rest.empty()) on_text(rest);
   return out;
 }
 

@@ -81,28 +81,39 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   fail(d.string(), "no tokenizer.model found");
 }
 
+// Byte-fallback tokens carry one UTF-8 byte each; decoding a sequence that ends inside a
+// multi-byte character yields U+FFFD for the partial bytes. Those trailing U+FFFD (at most
+// 3, the longest incomplete UTF-8 prefix) and any incomplete UTF-8 tail are held back until
+// the next token completes them; the already emitted prefix never changes.
 std::string DetokenizeStream::push(int32_t id) {
   ids_.push_back(id);
-  // Decode the whole sequence (sentencepiece drops the leading space of the first piece only
-  // at the start), then emit what is new once it is complete UTF-8.
   std::string all = tok_.decode(ids_);
   if (all.size() < n_emitted_) return "";
-  // Hold back a trailing incomplete UTF-8 sequence or a replacement char from a partial byte run.
   size_t end = all.size();
-  size_t i = end;
-  int back = 0;
-  while (i > n_emitted_ && back < 4) {
-    unsigned char ch = static_cast<unsigned char>(all[i - 1]);
-    if ((ch & 0xC0) != 0x80) {
-      int need = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 1;
-      if (static_cast<int>(end - (i - 1)) < need) end = i - 1;
-      break;
-    }
-    --i;
-    ++back;
+  // An incomplete UTF-8 sequence at the very end.
+  for (size_t i = end, back = 0; i > n_emitted_ && back < 4; --i, ++back) {
+    const unsigned char ch = static_cast<unsigned char>(all[i - 1]);
+    if ((ch & 0xC0) == 0x80) continue;
+    const size_t need = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 1;
+    if (end - (i - 1) < need) end = i - 1;
+    break;
   }
+  static constexpr std::string_view kRepl = "\xEF\xBF\xBD";
+  size_t held = 0, e = end;
+  while (e >= n_emitted_ + kRepl.size() && std::string_view(all).substr(e - kRepl.size(), kRepl.size()) == kRepl) {
+    e -= kRepl.size();
+    ++held;
+  }
+  if (held > 0 && held <= 3) end = e;
   std::string out = all.substr(n_emitted_, end - n_emitted_);
   n_emitted_ = end;
+  return out;
+}
+
+std::string DetokenizeStream::flush() {
+  std::string all = tok_.decode(ids_);
+  std::string out = all.size() > n_emitted_ ? all.substr(n_emitted_) : "";
+  n_emitted_ = all.size();
   return out;
 }
 

@@ -36,6 +36,7 @@ class DetokenizeStream {
  public:
   explicit DetokenizeStream(const Tokenizer& tok) : tok_(tok) {}
   std::string push(int32_t id);
+  std::string flush();  // whatever is still held back, at the end of generation
 
  private:
   const Tokenizer& tok_;

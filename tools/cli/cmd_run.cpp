@@ -59,6 +59,7 @@ void register_run(CLI::App& app) {
                return true;
              },
              &st);
+    std::fputs(stream.flush().c_str(), stdout);
     std::fputs("\n", stdout);
     if (o->stats)
       std::fprintf(stderr, "prompt: %d tokens, %.1f t/s; generated: %d tokens, %.1f t/s\n", st.n_prompt,
