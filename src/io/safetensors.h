@@ -7,6 +7,7 @@
 // data_offsets inside the data section, end - begin == n_elems * dtype bytes, no two
 // tensors overlapping, no duplicate names. Any violation throws Error(path, reason).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +29,22 @@ struct SafetensorsTensor {
 
   TensorView view() const { return TensorView{data, dtype, shape, {}}; }
 };
+
+// The validated header of a safetensors image held in memory.
+struct SafetensorsHeader {
+  std::map<std::string, std::string> metadata;
+  std::vector<SafetensorsTensor> tensors;  // data-offset order; data points into the image
+};
+
+// Validates a whole safetensors image (length prefix, header, data section) held in
+// memory, without copying it; `path` names the image in errors (and goes into
+// SafetensorsTensor::file). SafetensorsFile::open is this on a mapping; the fuzzer calls
+// it directly. Throws Error(path, reason).
+SafetensorsHeader parse_safetensors(const uint8_t* data, size_t n_bytes, const std::string& path);
+
+// Limits on what the reader accepts.
+inline constexpr size_t kSafetensorsMaxHeaderBytes = 100u << 20;  // header JSON, 100 MiB
+inline constexpr int kSafetensorsMaxJsonDepth = 8;  // nesting of arrays/objects in the header
 
 // One .safetensors file, mapped read-only.
 class SafetensorsFile {
@@ -71,8 +88,15 @@ class SafetensorsModel {
 // Writes tensors to DIR/model.safetensors, or, when the total exceeds max_shard_bytes,
 // to DIR/model-00001-of-0000N.safetensors ... plus model.safetensors.index.json
 // ({"metadata": {"total_size": N}, "weight_map": {name: shard}}), as transformers does.
-// Every file is written atomically (temp, fsync, rename). The data is copied from the
-// given pointers at write() time, so they must stay valid until then.
+// Every file is written atomically (temp, fsync, rename); shards are written before the
+// index. Header: __metadata__ first, then the tensors in add() order with contiguous
+// data_offsets, padded with spaces to a multiple of 8 bytes. Sharding is greedy in add()
+// order (a tensor larger than max_shard_bytes gets a shard of its own). After a successful
+// write(), files in DIR left from an earlier write with the other layout or another shard
+// count (BASENAME.safetensors, BASENAME.safetensors.index.json,
+// BASENAME-NNNNN-of-NNNNN.safetensors) are removed, so the directory is never ambiguous.
+// The data is copied from the given pointers at write() time, so they must stay valid
+// until then.
 class SafetensorsWriter {
  public:
   void set_metadata(const std::string& key, const std::string& value);
