@@ -1,0 +1,6 @@
+// Stub: this family's formats are being implemented.
+#include "formats/families.h"
+
+namespace lowbit {
+std::span<const FormatTraits> iquant_formats() { return {}; }
+}  // namespace lowbit
