@@ -89,7 +89,7 @@ ModelConfig parse_hf_config(const json& j, const std::string& path) {
   if (c.head_dim % 2 != 0) fail(path, "head_dim must be even for RoPE");
   c.rms_norm_eps = get_num(j, "rms_norm_eps", path, 1e-6);
   c.rope_theta = get_num(j, "rope_theta", path, 10000.0);
-  c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", path, c.arch == Arch::Qwen2 || c.arch == Arch::Qwen3 ? false : false);
+  c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", path, false);  // PretrainedConfig default
 
   switch (c.arch) {
     case Arch::Llama:
@@ -152,6 +152,7 @@ ModelConfig parse_hf_config(const json& j, const std::string& path) {
 
 ModelConfig load_hf_config(const std::string& path_in) {
   std::string path = path_in;
+  if (!std::filesystem::exists(path)) fail(path, "no such file or directory");
   if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "config.json").string();
   std::ifstream f(path);
   if (!f) fail(path, "cannot open");
