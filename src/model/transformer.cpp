@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/matmul.h"
 #include "model/ops.h"
 
 namespace lowbit {
@@ -61,15 +62,14 @@ void Transformer::forward_batch(const int32_t* tokens, const int32_t* positions,
   for (int t = 0; t < n; ++t) pos_[t] = positions ? positions[t] : base + t;
   rope_.build(inv_freq_, pos_.data(), n);
 
-  for (int t = 0; t < n; ++t)
-    std::memcpy(&x_[static_cast<size_t>(t) * H], w_->embed.data + static_cast<size_t>(tokens[t]) * H, H * sizeof(float));
+  for (int t = 0; t < n; ++t) matrix_row_f32(w_->embed, tokens[t], &x_[static_cast<size_t>(t) * H]);
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = w_->layers[l];
     rms_norm(x_.data(), L.attn_norm.data, xn_.data(), n, H, eps);
-    linear_f32(xn_.data(), L.q.data, L.q_bias.data, q_.data(), n, QD, H);
-    linear_f32(xn_.data(), L.k.data, L.k_bias.data, k_.data(), n, KVD, H);
-    linear_f32(xn_.data(), L.v.data, L.v_bias.data, v_.data(), n, KVD, H);
+    linear(l, LinearKind::Q, xn_.data(), n, q_.data());
+    linear(l, LinearKind::K, xn_.data(), n, k_.data());
+    linear(l, LinearKind::V, xn_.data(), n, v_.data());
     if (c.qk_norm) {
       rms_norm(q_.data(), L.q_norm.data, q_.data(), n * c.n_heads, hd, eps);
       rms_norm(k_.data(), L.k_norm.data, k_.data(), n * c.n_kv_heads, hd, eps);
@@ -83,14 +83,14 @@ void Transformer::forward_batch(const int32_t* tokens, const int32_t* positions,
     }
     for (int t = 0; t < n; ++t) cache_.positions[base + t] = pos_[t];
     attention(l, n);
-    linear_f32(att_.data(), L.o.data, L.o_bias.data, xn_.data(), n, H, QD);
+    linear(l, LinearKind::O, att_.data(), n, xn_.data());
     for (size_t i = 0; i < static_cast<size_t>(n) * H; ++i) x_[i] += xn_[i];
 
     rms_norm(x_.data(), L.ffn_norm.data, xn_.data(), n, H, eps);
-    linear_f32(xn_.data(), L.gate.data, L.gate_bias.data, gate_.data(), n, F, H);
-    linear_f32(xn_.data(), L.up.data, L.up_bias.data, up_.data(), n, F, H);
+    linear(l, LinearKind::Gate, xn_.data(), n, gate_.data());
+    linear(l, LinearKind::Up, xn_.data(), n, up_.data());
     silu_mul(gate_.data(), up_.data(), static_cast<int64_t>(n) * F);
-    linear_f32(gate_.data(), L.down.data, L.down_bias.data, xn_.data(), n, H, F);
+    linear(l, LinearKind::Down, gate_.data(), n, xn_.data());
     for (size_t i = 0; i < static_cast<size_t>(n) * H; ++i) x_[i] += xn_[i];
   }
   cache_.n_used = base + n;
@@ -98,11 +98,29 @@ void Transformer::forward_batch(const int32_t* tokens, const int32_t* positions,
   if (!logits) return;
   if (all_logits) {
     rms_norm(x_.data(), w_->norm.data, xn_.data(), n, H, eps);
-    linear_f32(xn_.data(), w_->lm_head.data, nullptr, logits, n, c.vocab_size, H);
+    if (observer_) observer_->observe_output(xn_.data(), n, H);
+    matmul(w_->lm_head, xn_.data(), n, logits);
   } else {
     rms_norm(&x_[static_cast<size_t>(n - 1) * H], w_->norm.data, xn_.data(), 1, H, eps);
-    linear_f32(xn_.data(), w_->lm_head.data, nullptr, logits, 1, c.vocab_size, H);
+    matmul(w_->lm_head, xn_.data(), 1, logits);
   }
+}
+
+void Transformer::linear(int layer, LinearKind kind, const float* x, int m, float* y) {
+  const LayerWeights& L = w_->layers[layer];
+  const F32Array* bias = nullptr;
+  switch (kind) {
+    case LinearKind::Q: bias = &L.q_bias; break;
+    case LinearKind::K: bias = &L.k_bias; break;
+    case LinearKind::V: bias = &L.v_bias; break;
+    case LinearKind::O: bias = &L.o_bias; break;
+    case LinearKind::Gate: bias = &L.gate_bias; break;
+    case LinearKind::Up: bias = &L.up_bias; break;
+    case LinearKind::Down: bias = &L.down_bias; break;
+  }
+  const QMatrix& w = L.linear(kind);
+  if (observer_) observer_->observe(layer, kind, x, m, static_cast<int>(w.n_cols));
+  matmul(w, x, m, y, bias->data);
 }
 
 // Causal attention of the n new tokens over every cached slot up to their own.

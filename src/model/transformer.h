@@ -16,6 +16,16 @@
 
 namespace lowbit {
 
+// Sees the input of every linear layer (calibration: importance matrices, Hessians,
+// activation scales). x is [m x k], the rows entering the layer's weight.
+class ActivationObserver {
+ public:
+  virtual ~ActivationObserver() = default;
+  virtual void observe(int layer, LinearKind kind, const float* x, int m, int k) = 0;
+  // The final norm's output entering lm_head; most observers ignore it.
+  virtual void observe_output(const float* x, int m, int k) {}
+};
+
 class Transformer {
  public:
   // max_ctx: KV cache slots (0: the config's max_position_embeddings, capped at 4096).
@@ -26,6 +36,7 @@ class Transformer {
   // last token. Throws Error when the cache would overflow or a token id is out of range.
   void forward(const int32_t* tokens, const int32_t* positions, int n, float* logits, bool all_logits);
   void reset() { cache_.n_used = 0; }
+  void set_observer(ActivationObserver* o) { observer_ = o; }
   int n_past() const { return cache_.n_used; }
   int max_ctx() const { return cache_.n_slots; }
   const ModelConfig& config() const { return w_->config; }
@@ -36,7 +47,10 @@ class Transformer {
   void forward_batch(const int32_t* tokens, const int32_t* positions, int n, float* logits, bool all_logits);
   void attention(int layer, int n);
 
+  void linear(int layer, LinearKind kind, const float* x, int m, float* y);
+
   std::shared_ptr<const ModelWeights> w_;
+  ActivationObserver* observer_ = nullptr;
   KVCache cache_;
   std::vector<double> inv_freq_;
   RopeTable rope_;

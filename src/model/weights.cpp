@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 
 #include "core/convert.h"
@@ -44,6 +45,27 @@ class Loader {
 
 }  // namespace
 
+const char* linear_kind_name(LinearKind k) {
+  static const char* names[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  return names[static_cast<int>(k)];
+}
+
+QMatrix f32_matrix(F32Array&& a) {
+  QMatrix m;
+  m.format = FormatId::F32;
+  m.n_rows = a.shape.size() == 2 ? a.shape[0] : 1;
+  m.n_cols = a.shape.back();
+  m.row_bytes = static_cast<size_t>(m.n_cols) * sizeof(float);
+  if (!a.owned.empty()) {
+    m.owned.resize(a.owned.size() * sizeof(float));
+    std::memcpy(m.owned.data(), a.owned.data(), m.owned.size());
+    m.data = m.owned.data();
+  } else {
+    m.data = reinterpret_cast<const uint8_t*>(a.data);
+  }
+  return m;
+}
+
 std::unique_ptr<ModelWeights> load_hf_weights(const std::string& dir) {
   auto w = std::make_unique<ModelWeights>();
   w->config = load_hf_config(dir);
@@ -53,14 +75,13 @@ std::unique_ptr<ModelWeights> load_hf_weights(const std::string& dir) {
   const int64_t H = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t QD = c.q_dim(), KVD = c.kv_dim();
 
-  w->embed = ld.get("model.embed_tokens.weight", {V, H});
+  w->embed = f32_matrix(ld.get("model.embed_tokens.weight", {V, H}));
   w->norm = ld.get("model.norm.weight", {H});
   const bool has_head = w->source->find("lm_head.weight") != nullptr;
   if (has_head) {
-    w->lm_head = ld.get("lm_head.weight", {V, H});
+    w->lm_head = f32_matrix(ld.get("lm_head.weight", {V, H}));
   } else if (c.tie_word_embeddings) {
-    w->lm_head.data = w->embed.data;
-    w->lm_head.shape = w->embed.shape;
+    w->lm_head = QMatrix::view_of(w->embed);
   } else {
     fail(w->source->path(), "missing tensor lm_head.weight (config says tie_word_embeddings is false)");
   }
@@ -71,10 +92,10 @@ std::unique_ptr<ModelWeights> load_hf_weights(const std::string& dir) {
     LayerWeights& L = w->layers[l];
     L.attn_norm = ld.get(p + "input_layernorm.weight", {H});
     L.ffn_norm = ld.get(p + "post_attention_layernorm.weight", {H});
-    L.q = ld.get(p + "self_attn.q_proj.weight", {QD, H});
-    L.k = ld.get(p + "self_attn.k_proj.weight", {KVD, H});
-    L.v = ld.get(p + "self_attn.v_proj.weight", {KVD, H});
-    L.o = ld.get(p + "self_attn.o_proj.weight", {H, QD});
+    L.q = f32_matrix(ld.get(p + "self_attn.q_proj.weight", {QD, H}));
+    L.k = f32_matrix(ld.get(p + "self_attn.k_proj.weight", {KVD, H}));
+    L.v = f32_matrix(ld.get(p + "self_attn.v_proj.weight", {KVD, H}));
+    L.o = f32_matrix(ld.get(p + "self_attn.o_proj.weight", {H, QD}));
     L.q_bias = ld.get(p + "self_attn.q_proj.bias", {QD}, c.qkv_bias);
     L.k_bias = ld.get(p + "self_attn.k_proj.bias", {KVD}, c.qkv_bias);
     L.v_bias = ld.get(p + "self_attn.v_proj.bias", {KVD}, c.qkv_bias);
@@ -83,9 +104,9 @@ std::unique_ptr<ModelWeights> load_hf_weights(const std::string& dir) {
       L.q_norm = ld.get(p + "self_attn.q_norm.weight", {c.head_dim});
       L.k_norm = ld.get(p + "self_attn.k_norm.weight", {c.head_dim});
     }
-    L.gate = ld.get(p + "mlp.gate_proj.weight", {F, H});
-    L.up = ld.get(p + "mlp.up_proj.weight", {F, H});
-    L.down = ld.get(p + "mlp.down_proj.weight", {H, F});
+    L.gate = f32_matrix(ld.get(p + "mlp.gate_proj.weight", {F, H}));
+    L.up = f32_matrix(ld.get(p + "mlp.up_proj.weight", {F, H}));
+    L.down = f32_matrix(ld.get(p + "mlp.down_proj.weight", {H, F}));
     L.gate_bias = ld.get(p + "mlp.gate_proj.bias", {F}, c.mlp_bias);
     L.up_bias = ld.get(p + "mlp.up_proj.bias", {F}, c.mlp_bias);
     L.down_bias = ld.get(p + "mlp.down_proj.bias", {H}, c.mlp_bias);

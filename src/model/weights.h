@@ -7,6 +7,7 @@
 
 #include "io/hf_config.h"
 #include "io/safetensors.h"
+#include "kernels/qmatrix.h"
 
 namespace lowbit {
 
@@ -18,24 +19,45 @@ struct F32Array {
   explicit operator bool() const { return data != nullptr; }
 };
 
+// The linear layers of a decoder layer, in the order the observer reports them.
+enum class LinearKind { Q, K, V, O, Gate, Up, Down };
+inline constexpr int kNumLinearKinds = 7;
+const char* linear_kind_name(LinearKind k);  // "q_proj", ... (HF names)
+
 struct LayerWeights {
   F32Array attn_norm, ffn_norm;
-  F32Array q, k, v, o;              // [out, in]
+  QMatrix q, k, v, o;               // [out, in], any registry format
   F32Array q_bias, k_bias, v_bias, o_bias;
   F32Array q_norm, k_norm;          // Qwen3, [head_dim]
-  F32Array gate, up, down;
+  QMatrix gate, up, down;
   F32Array gate_bias, up_bias, down_bias;
+
+  const QMatrix& linear(LinearKind kind) const {
+    switch (kind) {
+      case LinearKind::Q: return q;
+      case LinearKind::K: return k;
+      case LinearKind::V: return v;
+      case LinearKind::O: return o;
+      case LinearKind::Gate: return gate;
+      case LinearKind::Up: return up;
+      case LinearKind::Down: break;
+    }
+    return down;
+  }
 };
 
 struct ModelWeights {
   ModelConfig config;
   std::unique_ptr<SafetensorsModel> source;  // keeps the mapping alive
-  F32Array embed;   // [vocab, hidden]
+  QMatrix embed;    // [vocab, hidden]
   F32Array norm;    // [hidden]
-  F32Array lm_head; // [vocab, hidden]; points at embed when tied
+  QMatrix lm_head;  // [vocab, hidden]; a view of embed when tied
   std::vector<LayerWeights> layers;
   size_t n_params = 0;
 };
+
+// Wraps f32 values as an F32 QMatrix (used by loaders).
+QMatrix f32_matrix(F32Array&& a);
 
 // Loads config.json and the safetensors of an HF model directory and checks every tensor's
 // presence and shape against the config; errors name the tensor and the file.

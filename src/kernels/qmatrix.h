@@ -1,0 +1,43 @@
+// A weight matrix as the kernels see it: n_rows x n_cols (PyTorch Linear layout, one row per
+// output feature), each row stored contiguously in one registry format. The kernels never
+// know which algorithm produced the values.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "formats/registry.h"
+
+namespace lowbit {
+
+struct QMatrix {
+  FormatId format = FormatId::F32;
+  int64_t n_rows = 0;
+  int64_t n_cols = 0;
+  const uint8_t* data = nullptr;  // n_rows * row_bytes; points into a mapping or into owned
+  std::vector<uint8_t> owned;
+  size_t row_bytes = 0;
+
+  QMatrix() = default;
+  QMatrix(QMatrix&&) = default;
+  QMatrix& operator=(QMatrix&&) = default;
+  QMatrix(const QMatrix&) = delete;  // data may point into owned: copies would dangle
+  QMatrix& operator=(const QMatrix&) = delete;
+
+  explicit operator bool() const { return data != nullptr; }
+  const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
+  size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_bytes; }
+  // A view sharing another matrix's bytes (tied embeddings).
+  static QMatrix view_of(const QMatrix& m) {
+    QMatrix v;
+    v.format = m.format;
+    v.n_rows = m.n_rows;
+    v.n_cols = m.n_cols;
+    v.data = m.data;
+    v.row_bytes = m.row_bytes;
+    return v;
+  }
+};
+
+}  // namespace lowbit

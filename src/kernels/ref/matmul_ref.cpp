@@ -1,0 +1,54 @@
+// Reference matmul for any registry format: dequantize up to kTileRows rows of W into a
+// per-thread f32 tile, then multiply the tile with single-threaded BLAS. Exact with respect
+// to the format's dequantizer; threads split the rows of W.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "model/ops.h"
+
+namespace lowbit {
+namespace {
+constexpr int kTileRows = 64;
+}
+
+void matrix_row_f32(const QMatrix& w, int64_t row, float* out) {
+  if (w.format == FormatId::F32) {
+    std::memcpy(out, w.row(row), static_cast<size_t>(w.n_cols) * sizeof(float));
+    return;
+  }
+  dequantize_rows(w.format, w.row(row), out, 1, w.n_cols);
+}
+
+void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias) {
+  const int n = static_cast<int>(w.n_rows), k = static_cast<int>(w.n_cols);
+  if (w.format == FormatId::F32) {
+    linear_f32(x, reinterpret_cast<const float*>(w.data), bias, y, m, n, k);
+    return;
+  }
+  const FormatTraits& f = format(w.format);
+  const int n_tiles = (n + kTileRows - 1) / kTileRows;
+  const double work = static_cast<double>(m + 4) * n * k;  // dequantization counts too
+#pragma omp parallel if (work > 2e5)
+  {
+    std::vector<float> tile(static_cast<size_t>(kTileRows) * k);
+#pragma omp for schedule(static)
+    for (int t = 0; t < n_tiles; ++t) {
+      const int r0 = t * kTileRows, r1 = std::min(n, r0 + kTileRows), nr = r1 - r0;
+      for (int r = r0; r < r1; ++r) f.dequantize(w.row(r), &tile[static_cast<size_t>(r - r0) * k], k);
+      if (m == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, k, 1.0f, tile.data(), k, x, 1, 0.0f, y + r0, 1);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nr, k, 1.0f, x, k, tile.data(), k, 0.0f, y + r0, n);
+      if (bias)
+        for (int i = 0; i < m; ++i)
+          for (int r = r0; r < r1; ++r) y[static_cast<size_t>(i) * n + r] += bias[r];
+    }
+  }
+}
+
+}  // namespace lowbit
