@@ -38,6 +38,7 @@ struct ModelConfig {
   bool o_bias = false;
   bool mlp_bias = false;
   bool qk_norm = false;   // Qwen3: per-head RMSNorm of q and k before RoPE
+  std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight: inv_freq[i] /= factor[i]
   int sliding_window = 0;  // 0: none (HF: key p' visible from p iff p - window < p')
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;

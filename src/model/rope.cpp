@@ -26,6 +26,9 @@ std::vector<double> rope_inv_freq(const ModelConfig& c) {
       v = (1.0 - s) * v / r.factor + s * v;
     }
   }
+  // GGUF files carry Llama 3.1-style scaling as explicit per-frequency divisors instead.
+  if (!c.rope_freq_factors.empty())
+    for (int i = 0; i < half && i < static_cast<int>(c.rope_freq_factors.size()); ++i) f[i] /= c.rope_freq_factors[i];
   return f;
 }
 

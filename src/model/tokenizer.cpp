@@ -7,14 +7,29 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/gguf.h"
+#include "model/gguf_loader.h"
+#include "model/tokenizer_gguf.h"
 
 namespace lowbit {
 namespace {
 
 namespace fs = std::filesystem;
 
+}  // namespace
+
 class SentencePieceTokenizer final : public Tokenizer {
  public:
+  // From serialized ModelProto bytes (a GGUF vocabulary rebuilt as a sentencepiece model).
+  SentencePieceTokenizer(std::string_view proto, const std::string& origin, bool add_bos, bool add_eos) {
+    auto st = sp_.LoadFromSerializedProto(proto);
+    if (!st.ok()) fail(origin, "cannot build a sentencepiece model from the vocabulary: " + st.ToString());
+    bos_id_ = sp_.bos_id();
+    eos_id_ = sp_.eos_id();
+    add_bos_ = add_bos && bos_id_ >= 0;
+    add_eos_ = add_eos;
+  }
+
   SentencePieceTokenizer(const std::string& model_path, const std::string& config_path) {
     auto st = sp_.Load(model_path);
     if (!st.ok()) fail(model_path, "cannot load sentencepiece model: " + st.ToString());
@@ -67,9 +82,13 @@ class SentencePieceTokenizer final : public Tokenizer {
   bool add_eos_ = false;
 };
 
-}  // namespace
+std::unique_ptr<Tokenizer> make_sentencepiece_tokenizer(std::string_view proto, const std::string& origin, bool add_bos,
+                                                        bool add_eos) {
+  return std::make_unique<SentencePieceTokenizer>(proto, origin, add_bos, add_eos);
+}
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
+  if (fs::is_regular_file(dir) && is_gguf_path(dir)) return load_gguf_tokenizer(*GgufFile::open(dir));
   fs::path d(dir);
   if (!fs::is_directory(d)) d = d.parent_path();
   const fs::path model = d / "tokenizer.model";

@@ -11,6 +11,8 @@
 
 namespace lowbit {
 
+class GgufFile;
+
 // A float array that either points into a mapping or owns its storage.
 struct F32Array {
   const float* data = nullptr;
@@ -48,7 +50,8 @@ struct LayerWeights {
 
 struct ModelWeights {
   ModelConfig config;
-  std::unique_ptr<SafetensorsModel> source;  // keeps the mapping alive
+  std::unique_ptr<SafetensorsModel> source;  // keeps the mapping alive (HF models)
+  std::shared_ptr<class GgufFile> gguf;      // keeps the mapping alive (GGUF models)
   QMatrix embed;    // [vocab, hidden]
   F32Array norm;    // [hidden]
   QMatrix lm_head;  // [vocab, hidden]; a view of embed when tied
