@@ -4,6 +4,7 @@
 #include "core/threads.h"
 #include "lowbit/lowbit.h"
 #include "model/generate.h"
+#include "model/gguf_loader.h"
 #include "model/tokenizer.h"
 #include "model/transformer.h"
 
@@ -21,7 +22,7 @@ Model::~Model() = default;
 std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& options) {
   set_num_threads(options.threads);
   std::unique_ptr<Model> m(new Model());
-  m->impl_->weights = std::shared_ptr<const ModelWeights>(load_hf_weights(dir));
+  m->impl_->weights = std::shared_ptr<const ModelWeights>(load_model_weights(dir));
   m->impl_->tokenizer = load_tokenizer(dir);
   m->impl_->runtime = std::make_unique<Transformer>(m->impl_->weights, options.context_length);
   return m;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "model/generate.h"
+#include "model/gguf_loader.h"
 #include "model/tokenizer.h"
 #include "model/transformer.h"
 
@@ -21,7 +22,7 @@ void register_run(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("run", "generate text from a prompt");
-  cmd->add_option("model", o->model, "HF model directory")->required();
+  cmd->add_option("model", o->model, "HF model directory or GGUF file")->required();
   cmd->add_option("-p,--prompt", o->prompt, "prompt text (default: empty, BOS only)");
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(CLI::NonNegativeNumber);
   cmd->add_option("-t,--threads", o->threads, "threads (default: all cores)");
@@ -34,7 +35,7 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--stats", o->stats, "print speed to stderr");
   cmd->callback([o] {
     set_num_threads(o->threads);
-    auto weights = std::shared_ptr<const ModelWeights>(load_hf_weights(o->model));
+    auto weights = std::shared_ptr<const ModelWeights>(load_model_weights(o->model));
     auto tok = load_tokenizer(o->model);
     Transformer model(weights, o->ctx);
     o->s.greedy = o->greedy;
