@@ -14,5 +14,7 @@ void register_eval(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_quantize(CLI::App& app);
+void register_imatrix(CLI::App& app);
 
 }  // namespace lowbit::cli

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   cli::register_inspect(app);
   cli::register_synth(app);
   cli::register_bench(app);
+  cli::register_quantize(app);
+  cli::register_imatrix(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
