@@ -1,5 +1,9 @@
 #include "io/inspect.h"
 
+#include "io/gguf.h"
+#include "io/gguf_text.h"
+#include "model/gguf_loader.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,8 +27,65 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-[[noreturn]] void fail_gguf(const std::string& path) {
-  fail(path, "GGUF support arrives with the GGUF reader");
+// A one-line summary of a GGUF value: scalars in full, strings cut, arrays by type and
+// length with their first elements.
+std::string gguf_value_summary(const GgufValue& v) {
+  auto elem = [&](size_t i) -> std::string {
+    switch (v.elem_type()) {
+      case GgufType::U8: return std::to_string(v.at<uint8_t>(i));
+      case GgufType::I8: return std::to_string(v.at<int8_t>(i));
+      case GgufType::U16: return std::to_string(v.at<uint16_t>(i));
+      case GgufType::I16: return std::to_string(v.at<int16_t>(i));
+      case GgufType::U32: return std::to_string(v.at<uint32_t>(i));
+      case GgufType::I32: return std::to_string(v.at<int32_t>(i));
+      case GgufType::U64: return std::to_string(v.at<uint64_t>(i));
+      case GgufType::I64: return std::to_string(v.at<int64_t>(i));
+      case GgufType::F32: return fmt::format("{:g}", v.at<float>(i));
+      case GgufType::F64: return fmt::format("{:g}", v.at<double>(i));
+      case GgufType::BOOL: return v.at<bool>(i) ? "true" : "false";
+      case GgufType::STRING: return gguf_quote(std::string_view(v.str(i)).substr(0, 60));
+      default: return "?";
+    }
+  };
+  if (!v.is_array()) return elem(0);
+  std::string s = fmt::format("{} x {} [", v.type_label(), v.n_elems());
+  for (size_t i = 0; i < v.n_elems() && i < 4; ++i) s += (i ? ", " : "") + elem(i);
+  return s + (v.n_elems() > 4 ? ", ...]" : "]");
+}
+
+InspectReport inspect_gguf(const std::string& path) {
+  auto f = GgufFile::open(path);
+  InspectReport r;
+  r.path = path;
+  r.is_gguf = true;
+  r.files.push_back(fs::path(path).filename().string());
+  std::error_code ec;
+  r.file_bytes = fs::file_size(path, ec);
+  for (const auto& kv : f->metadata()) r.metadata[kv.key] = gguf_value_summary(kv.value);
+  for (const GgufTensor& t : f->tensors()) {
+    InspectTensor it;
+    it.name = t.name;
+    it.type = t.type_name();
+    it.shape.assign(t.ne.rbegin(), t.ne.rend());
+    it.n_elems = t.n_elems();
+    it.n_bytes = t.n_bytes;
+    it.file = r.files[0];
+    r.n_params += it.n_elems;
+    r.n_bytes += it.n_bytes;
+    auto& d = r.by_dtype[it.type];
+    d.n_tensors += 1;
+    d.n_params += it.n_elems;
+    d.n_bytes += it.n_bytes;
+    r.tensors.push_back(std::move(it));
+  }
+  std::sort(r.tensors.begin(), r.tensors.end(),
+            [](const InspectTensor& a, const InspectTensor& b) { return natural_less(a.name, b.name); });
+  try {
+    r.config = gguf_model_config(*f);
+  } catch (const Error& e) {
+    r.config_error = e.what();
+  }
+  return r;
 }
 
 bool has_gguf_magic(const std::string& path) {
@@ -164,13 +225,7 @@ InspectReport inspect_model(const std::string& path) {
   auto st = fs::status(p, ec);
   if (ec || !fs::exists(st)) fail(path, "no such file or directory");
   const bool is_dir = fs::is_directory(st);
-  if (!is_dir) {
-    if (ends_with(path, ".gguf") || has_gguf_magic(path)) fail_gguf(path);
-  } else if (!fs::exists(p / "model.safetensors", ec) && !fs::exists(p / "model.safetensors.index.json", ec)) {
-    // A directory holding only GGUF files gets the GGUF message rather than "no safetensors".
-    for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec))
-      if (ends_with(it->path().filename().string(), ".gguf")) fail_gguf(it->path().string());
-  }
+  if (!is_dir && (ends_with(path, ".gguf") || has_gguf_magic(path))) return inspect_gguf(path);
 
   auto model = SafetensorsModel::open(path);
   InspectReport r;
@@ -180,7 +235,7 @@ InspectReport inspect_model(const std::string& path) {
   for (const SafetensorsTensor* t : model->tensors()) {
     InspectTensor it;
     it.name = t->name;
-    it.dtype = t->dtype;
+    it.type = std::string(dtype_name(t->dtype));
     it.shape = t->shape;
     it.n_elems = 1;
     for (int64_t d : t->shape) it.n_elems *= d;
@@ -260,7 +315,7 @@ std::string format_inspect(const InspectReport& r, bool all_tensors) {
   };
   std::vector<Row> rows;
   auto add_row = [&rows](const InspectTensor& t) {
-    rows.push_back({t.name, std::string(dtype_name(t.dtype)), shape_str(t.shape), with_commas(t.n_elems),
+    rows.push_back({t.name, t.type, shape_str(t.shape), with_commas(t.n_elems),
                     with_commas(static_cast<int64_t>(t.n_bytes))});
   };
   std::vector<std::pair<size_t, std::string>> notes;  // (row index to put it before, text)
@@ -272,7 +327,7 @@ std::string format_inspect(const InspectReport& r, bool all_tensors) {
     std::map<std::string, std::map<int64_t, std::vector<std::string>>> sig;
     for (const auto& t : r.tensors)
       if (auto l = split_layer(t.name))
-        sig[l->prefix][l->index].push_back(l->suffix + " " + std::string(dtype_name(t.dtype)) + " " + shape_str(t.shape));
+        sig[l->prefix][l->index].push_back(l->suffix + " " + t.type + " " + shape_str(t.shape));
     // Collapsed layers: prefix -> index -> (first, last) of its run, or absent when printed.
     std::map<std::string, std::map<int64_t, std::pair<int64_t, int64_t>>> collapsed;
     for (const auto& [prefix, layers] : sig) {
@@ -374,7 +429,7 @@ json inspect_to_json(const InspectReport& r) {
   json ts = json::array();
   for (const auto& t : r.tensors)
     ts.push_back({{"name", t.name},
-                  {"dtype", std::string(dtype_name(t.dtype))},
+                  {"dtype", t.type},
                   {"shape", t.shape},
                   {"params", t.n_elems},
                   {"bytes", t.n_bytes},

@@ -18,7 +18,7 @@ namespace lowbit {
 
 struct InspectTensor {
   std::string name;
-  DType dtype;
+  std::string type;  // safetensors dtype ("F32") or GGUF block type ("Q4_K")
   std::vector<int64_t> shape;
   int64_t n_elems = 0;
   size_t n_bytes = 0;
@@ -35,7 +35,8 @@ struct InspectReport {
   std::string path;
   std::vector<std::string> files;            // safetensors files (names), in shard order
   size_t file_bytes = 0;                     // their sizes on disk
-  std::map<std::string, std::string> metadata;  // __metadata__ of the first file
+  std::map<std::string, std::string> metadata;  // __metadata__ of the first file, or GGUF KVs
+  bool is_gguf = false;
   std::vector<InspectTensor> tensors;        // natural name order (layers 0, 1, 2, ..., 10)
   int64_t n_params = 0;
   size_t n_bytes = 0;                        // tensor data bytes
@@ -44,9 +45,9 @@ struct InspectReport {
   std::string config_error;                  // why config.json did not parse ("" if it did)
 };
 
-// Reads the headers (the data is mapped, never read). A .gguf path (or a file starting with
-// the GGUF magic) throws Error: GGUF support arrives with the GGUF reader. Missing paths,
-// corrupt files: Error(path, reason).
+// Reads the headers (the data is mapped, never read). Safetensors files, HF directories and
+// GGUF files (metadata as key: value summaries; shapes in PyTorch order, outermost first).
+// Missing paths, corrupt files: Error(path, reason).
 InspectReport inspect_model(const std::string& path);
 
 // The human-readable report. all_tensors=false prints the non-layer tensors and layer 0's,

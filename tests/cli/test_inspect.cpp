@@ -159,16 +159,30 @@ TEST(InspectCli, CorruptSafetensorsIsOneLineError) {
   EXPECT_THROW(lowbit::inspect_model(tmp.file("bad.safetensors")), lowbit::Error);
 }
 
-TEST(InspectCli, GgufNotYet) {
+TEST(InspectCli, TruncatedGgufIsOneLineError) {
   test::TempDir tmp("lowbit-inspect");
   test::write_bytes(tmp.file("m.gguf"), std::string("GGUF\x03\x00\x00\x00", 8));
   RunResult r = run_lowbit("inspect " + tmp.file("m.gguf"), tmp.path());
   EXPECT_NE(r.rc, 0);
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find("GGUF support arrives with the GGUF reader"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("m.gguf"), std::string::npos) << r.err;
   // The magic is enough, whatever the extension.
   test::write_bytes(tmp.file("m.bin"), std::string("GGUF\x03\x00\x00\x00", 8));
   EXPECT_THROW(lowbit::inspect_model(tmp.file("m.bin")), lowbit::Error);
+}
+
+TEST(InspectCli, GgufModel) {
+  const std::string shared = test::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "shared dir not found (set LOWBIT_SHARED_DIR)";
+  lowbit::InspectReport r = lowbit::inspect_model(shared + "/golden/gguf/tinystories-llama-5M-Q4_K_M.gguf");
+  EXPECT_TRUE(r.is_gguf);
+  ASSERT_TRUE(r.config.has_value()) << r.config_error;
+  EXPECT_EQ(r.config->n_layers, 6);
+  EXPECT_EQ(r.metadata.at("general.architecture"), "\"llama\"");
+  EXPECT_GT(r.by_dtype.count("q4_K"), 0u);
+  EXPECT_GT(r.by_dtype.count("q6_K"), 0u);
+  const std::string text = lowbit::format_inspect(r, false);
+  EXPECT_NE(text.find("output.weight"), std::string::npos) << text;
 }
 
 TEST(Inspect, DifferingLayerIsPrintedInFull) {
