@@ -1,6 +1,7 @@
-// Reference matmul for any registry format: dequantize up to kTileRows rows of W into a
-// per-thread f32 tile, then multiply the tile with single-threaded BLAS. Exact with respect
-// to the format's dequantizer; threads split the rows of W.
+// matmul for any registry format. F32: BLAS. Formats with an integer dot kernel (kernels/dot.h):
+// activations quantized to 8 bits, integer dot products (ggml's numerics). Others: dequantize
+// up to kTileRows rows of W into a per-thread f32 tile, then BLAS on the tile (exact with
+// respect to the format's dequantizer). Threads split the rows of W.
 #include <cblas.h>
 #include <omp.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/dot.h"
 #include "kernels/matmul.h"
 #include "model/ops.h"
 
@@ -24,10 +26,42 @@ void matrix_row_f32(const QMatrix& w, int64_t row, float* out) {
   dequantize_rows(w.format, w.row(row), out, 1, w.n_cols);
 }
 
+namespace {
+
+// Integer path: activations quantized once per call to the kernel's 8-bit format, then one
+// dot product per (weight row, activation row); threads split the weight rows.
+void matmul_dot(const DotKernel& dk, const QMatrix& w, const float* x, int m, float* y, const float* bias) {
+  const int n = static_cast<int>(w.n_rows);
+  const int64_t k = w.n_cols;
+  const size_t act_row_bytes = format(dk.act).row_bytes(k);
+  thread_local std::vector<uint8_t> xq;  // grows once, reused: no allocation per token
+  if (xq.size() < act_row_bytes * m) xq.resize(act_row_bytes * m);
+  quantize_rows(dk.act, x, xq.data(), m, k);
+  const uint8_t* xqd = xq.data();
+  constexpr int kRowTile = 16;
+  const int n_tiles = (n + kRowTile - 1) / kRowTile;
+  const double work = static_cast<double>(m) * n * k;
+#pragma omp parallel for schedule(static) if (work > 1e5)
+  for (int t = 0; t < n_tiles; ++t) {
+    const int r1 = std::min(n, (t + 1) * kRowTile);
+    for (int i = 0; i < m; ++i) {
+      const uint8_t* a = xqd + act_row_bytes * i;
+      float* yi = y + static_cast<size_t>(i) * n;
+      for (int r = t * kRowTile; r < r1; ++r) yi[r] = dk.fn(k, w.row(r), a) + (bias ? bias[r] : 0.0f);
+    }
+  }
+}
+
+}  // namespace
+
 void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias) {
   const int n = static_cast<int>(w.n_rows), k = static_cast<int>(w.n_cols);
   if (w.format == FormatId::F32) {
     linear_f32(x, reinterpret_cast<const float*>(w.data), bias, y, m, n, k);
+    return;
+  }
+  if (const DotKernel* dk = find_dot_kernel(w.format, active_isa())) {
+    matmul_dot(*dk, w, x, m, y, bias);
     return;
   }
   const FormatTraits& f = format(w.format);
