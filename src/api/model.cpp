@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/threads.h"
+#include "eval/perplexity.h"
 #include "lowbit/lowbit.h"
 #include "model/generate.h"
 #include "model/gguf_loader.h"
@@ -79,6 +80,27 @@ std::vector<float> Model::logits(const std::vector<int32_t>& tokens, const std::
   impl_->runtime->reset();
   impl_->runtime->forward(tokens.data(), positions.empty() ? nullptr : positions.data(),
                           static_cast<int>(tokens.size()), out.data(), true);
+  return out;
+}
+
+}  // namespace lowbit
+
+namespace lowbit {
+
+PerplexityResult Model::perplexity(std::string_view text, const PerplexityOptions& options) {
+  EvalOptions eo;
+  eo.ctx = options.context_length;
+  eo.max_chunks = options.max_chunks;
+  eo.progress = false;
+  if (impl_->runtime->max_ctx() < eo.ctx)
+    impl_->runtime = std::make_unique<Transformer>(impl_->weights, eo.ctx);
+  const std::vector<int32_t> tokens = impl_->tokenizer->encode(text, true);
+  EvalResult r = evaluate_perplexity(*impl_->runtime, tokens, eo);
+  PerplexityResult out;
+  out.perplexity = r.ppl;
+  out.mean_nll = r.mean_nll;
+  out.n_scored = r.n_scored;
+  out.n_chunks = r.n_chunks;
   return out;
 }
 

@@ -33,8 +33,12 @@ TEST(CliRun, MissingModelIsOneLineError) {
 }
 
 TEST(Example, EmbedProgramRuns) {
-  auto r = test::run_command(std::string(LOWBIT_EMBED_EXAMPLE) + " " + test::source_dir() + "/models/stories260K");
+  std::string cmd = std::string(LOWBIT_EMBED_EXAMPLE) + " " + test::source_dir() + "/models/stories260K";
+  const std::string shared = test::shared_dir();
+  if (!shared.empty()) cmd += " 'Once upon a time' " + shared + "/data/tinystories/tinystories-valid-head-eval.txt";
+  auto r = test::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.out;
+  if (!shared.empty()) EXPECT_NE(r.out.find("perplexity: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("LlamaForCausalLM"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Once upon a time, there was"), std::string::npos) << r.out;
 }

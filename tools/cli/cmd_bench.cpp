@@ -9,6 +9,7 @@
 #include "core/memory.h"
 #include "core/threads.h"
 #include "eval/bench.h"
+#include "model/gguf_loader.h"
 #include "model/weights.h"
 
 namespace lowbit::cli {
@@ -39,7 +40,7 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--json", o->json, "print a JSON array of results");
   cmd->callback([o] {
     o->b.warmup = !o->no_warmup;
-    auto weights = std::shared_ptr<const ModelWeights>(load_hf_weights(o->model));
+    auto weights = std::shared_ptr<const ModelWeights>(load_model_weights(o->model));
     if (!o->json) std::fputs(format_bench_header().c_str(), stdout);
     size_t kv = 0;
     auto results = run_bench(weights, o->model, o->b, [&](const BenchResult& r) {

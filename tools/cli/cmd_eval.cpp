@@ -15,6 +15,7 @@
 #include "core/threads.h"
 #include "eval/logprob_file.h"
 #include "eval/perplexity.h"
+#include "model/gguf_loader.h"
 #include "model/tokenizer.h"
 #include "model/transformer.h"
 
@@ -146,7 +147,7 @@ void register_eval(CLI::App& app) {
     if (eo.ctx < 2) fail("--ctx", "must be at least 2");
 
     const std::string text = read_text(o->text);
-    auto weights = std::shared_ptr<const ModelWeights>(load_hf_weights(o->model));
+    auto weights = std::shared_ptr<const ModelWeights>(load_model_weights(o->model));
     auto tok = load_tokenizer(o->model);
     eo.bos_id = tok->bos_id();
     eo.progress = !globals().quiet;

@@ -5,6 +5,7 @@
 #include "core/convert.h"
 #include "formats/blocks_legacy.h"
 #include "kernels/dot.h"
+#include "kernels/ref/dot_k_ref.h"
 
 namespace lowbit {
 namespace {
@@ -43,6 +44,8 @@ float dot_q8_0_q8_0(int64_t n, const void* w, const void* a) {
 const DotKernel kRef[] = {
     {FormatId::Q4_0, FormatId::Q8_0, dot_q4_0_q8_0},
     {FormatId::Q8_0, FormatId::Q8_0, dot_q8_0_q8_0},
+    {FormatId::Q4_K, FormatId::Q8_K, ref::dot_q4_K_q8_K},
+    {FormatId::Q6_K, FormatId::Q8_K, ref::dot_q6_K_q8_K},
     {FormatId::F32, FormatId::F32, nullptr},
 };
 
