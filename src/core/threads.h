@@ -3,7 +3,8 @@
 
 namespace lowbit {
 
-// n <= 0 means all hardware threads.
+// n <= 0 means default_threads().
+int default_threads();
 void set_num_threads(int n);
 int num_threads();
 int hardware_threads();

@@ -17,6 +17,7 @@ struct DotKernel {
   FormatId weight;
   FormatId act;  // how activations are quantized for this kernel
   VecDotFn fn;
+  Isa isa = Isa::Ref;  // which table it came from (set by find_dot_kernel's tables)
 };
 
 // The kernel for a weight format at an ISA (falling back to lower ISAs); nullptr if the

@@ -60,7 +60,9 @@ void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias
     linear_f32(x, reinterpret_cast<const float*>(w.data), bias, y, m, n, k);
     return;
   }
-  if (const DotKernel* dk = find_dot_kernel(w.format, active_isa())) {
+  // A scalar integer kernel only pays for a few rows (decode); for a prompt, the dequantized
+  // tile + BLAS path is far faster than scalar integer code.
+  if (const DotKernel* dk = find_dot_kernel(w.format, active_isa()); dk && (dk->isa != Isa::Ref || m <= 4)) {
     matmul_dot(*dk, w, x, m, y, bias);
     return;
   }
