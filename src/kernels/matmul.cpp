@@ -16,6 +16,7 @@
 namespace lowbit {
 namespace {
 constexpr int kTileRows = 64;
+constexpr int kMaxDotRows = 8;
 }
 
 void matrix_row_f32(const QMatrix& w, int64_t row, float* out) {
@@ -60,9 +61,10 @@ void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias
     linear_f32(x, reinterpret_cast<const float*>(w.data), bias, y, m, n, k);
     return;
   }
-  // A scalar integer kernel only pays for a few rows (decode); for a prompt, the dequantized
-  // tile + BLAS path is far faster than scalar integer code.
-  if (const DotKernel* dk = find_dot_kernel(w.format, active_isa()); dk && (dk->isa != Isa::Ref || m <= 4)) {
+  // Integer dot products (one weight row at a time) win for a few activation rows (decode:
+  // the weights stream from memory once). For a prompt, dequantized tiles + BLAS GEMM are
+  // faster until the blocked integer GEMM kernels arrive.
+  if (const DotKernel* dk = find_dot_kernel(w.format, active_isa()); dk && m <= kMaxDotRows) {
     matmul_dot(*dk, w, x, m, y, bias);
     return;
   }
