@@ -30,7 +30,9 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	./$(BUILD)/lowbit inspect models/stories260K
 	./$(BUILD)/lowbit run models/stories260K -n 64 --greedy --prompt "Once upon a time"
-	./$(BUILD)/lowbit eval models/stories260K --text $(SHARED)/data/tinystories/tinystories-valid-head-eval.txt --max-chunks 40 || true
+	./$(BUILD)/lowbit eval models/stories260K --text $(SHARED)/data/tinystories/tinystories-valid-head-eval.txt --max-chunks 40
+	./$(BUILD)/lowbit quantize models/stories260K --to gguf:Q8_0 -o $(BUILD)/stories260K-Q8_0.gguf
+	./$(BUILD)/lowbit eval $(BUILD)/stories260K-Q8_0.gguf --text $(SHARED)/data/tinystories/tinystories-valid-head-eval.txt --max-chunks 40
 	./$(BUILD)/lowbit bench models/stories260K -t 1,2 -r 3
 
 test: build
