@@ -5,6 +5,7 @@
 
 #include "core/convert.h"
 #include "core/error.h"
+#include "quant/quantized_loader.h"
 
 namespace lowbit {
 namespace {
@@ -192,7 +193,11 @@ std::unique_ptr<ModelWeights> load_gguf_weights(const std::string& path) {
 }
 
 std::unique_ptr<ModelWeights> load_model_weights(const std::string& path) {
-  return is_gguf_path(path) ? load_gguf_weights(path) : load_hf_weights(path);
+  if (is_gguf_path(path)) return load_gguf_weights(path);
+  // HF folders with a quantization_config (gptq / awq / hqq / compressed-tensors) decode their
+  // packed linears through src/io/checkpoints (quant/quantized_loader.h).
+  if (hf_dir_is_quantized(path)) return load_quantized_hf_weights(path);
+  return load_hf_weights(path);
 }
 
 }  // namespace lowbit
