@@ -53,6 +53,11 @@ QuantWorkdir::QuantWorkdir(const std::string& out_dir, const std::string& signat
     // is left by an earlier call that failed (tests interrupt that way).
     if (pid_str.empty() || *end || (pid != ::getpid() && pid_alive(pid))) continue;
     const nlohmann::json p = read_progress(e.path());
+    if (p.is_null() && pid != ::getpid()) {
+      // Interrupted before its first layer finished: nothing to resume, remove it.
+      fs::remove_all(e.path(), ec);
+      continue;
+    }
     if (!p.is_object() || p.value("signature", "") != signature_) continue;
     const int done = p.value("layers_done", 0);
     if (done > best_done) best_done = done, best = e.path().string();
