@@ -10,6 +10,7 @@
 #include "io/gguf.h"
 #include "model/gguf_loader.h"
 #include "model/tokenizer_gguf.h"
+#include "model/tokenizer_json/hf_tokenizer.h"
 
 namespace lowbit {
 namespace {
@@ -87,52 +88,51 @@ std::unique_ptr<Tokenizer> make_sentencepiece_tokenizer(std::string_view proto, 
   return std::make_unique<SentencePieceTokenizer>(proto, origin, add_bos, add_eos);
 }
 
+// Like transformers' AutoTokenizer, tokenizer.json (the "fast" tokenizer) wins over
+// tokenizer.model when a directory has both.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   if (fs::is_regular_file(dir) && is_gguf_path(dir)) return load_gguf_tokenizer(*GgufFile::open(dir));
   fs::path d(dir);
+  if (fs::is_regular_file(d) && d.extension() == ".json") return HfTokenizer::load_file(d.string());
   if (!fs::is_directory(d)) d = d.parent_path();
   const fs::path model = d / "tokenizer.model";
   const fs::path cfg = d / "tokenizer_config.json";
+  if (fs::exists(d / "tokenizer.json")) return HfTokenizer::load_dir(d.string());
   if (fs::exists(model))
     return std::make_unique<SentencePieceTokenizer>(model.string(), fs::exists(cfg) ? cfg.string() : "");
-  if (fs::exists(d / "tokenizer.json"))
-    fail((d / "tokenizer.json").string(), "tokenizer.json is not supported yet (only sentencepiece tokenizer.model)");
-  fail(d.string(), "no tokenizer.model found");
+  fail(d.string(), "no tokenizer.json or tokenizer.model found");
 }
 
-// Byte-fallback tokens carry one UTF-8 byte each; decoding a sequence that ends inside a
-// multi-byte character yields U+FFFD for the partial bytes. Those trailing U+FFFD (at most
-// 3, the longest incomplete UTF-8 prefix) and any incomplete UTF-8 tail are held back until
-// the next token completes them; the already emitted prefix never changes.
 std::string DetokenizeStream::push(int32_t id) {
+  static constexpr std::string_view kRepl = "\xEF\xBF\xBD";
   ids_.push_back(id);
-  std::string all = tok_.decode(ids_);
-  if (all.size() < n_emitted_) return "";
-  size_t end = all.size();
-  // An incomplete UTF-8 sequence at the very end.
-  for (size_t i = end, back = 0; i > n_emitted_ && back < 4; --i, ++back) {
-    const unsigned char ch = static_cast<unsigned char>(all[i - 1]);
+  const std::string all = tok_.decode(ids_);
+  bool incomplete = all.size() >= kRepl.size() && std::string_view(all).substr(all.size() - kRepl.size()) == kRepl;
+  // A decoder that returns raw bytes may also end inside a UTF-8 sequence.
+  for (size_t back = 1; back <= 4 && back <= all.size() && !incomplete; ++back) {
+    const auto ch = static_cast<unsigned char>(all[all.size() - back]);
     if ((ch & 0xC0) == 0x80) continue;
     const size_t need = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 1;
-    if (end - (i - 1) < need) end = i - 1;
+    incomplete = back < need;
     break;
   }
-  static constexpr std::string_view kRepl = "\xEF\xBF\xBD";
-  size_t held = 0, e = end;
-  while (e >= n_emitted_ + kRepl.size() && std::string_view(all).substr(e - kRepl.size(), kRepl.size()) == kRepl) {
-    e -= kRepl.size();
-    ++held;
-  }
-  if (held > 0 && held <= 3) end = e;
-  std::string out = all.substr(n_emitted_, end - n_emitted_);
-  n_emitted_ = end;
+  if (all.size() <= prefix_.size() || incomplete) return "";
+  // tokenizers fails on a window whose text no longer starts with its emitted prefix;
+  // here the text past the prefix's length is emitted all the same.
+  std::string out = all.substr(prefix_.size());
+  const size_t new_prefix_index = ids_.size() - prefix_index_;
+  ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(prefix_index_));
+  prefix_ = tok_.decode(ids_);
+  prefix_index_ = new_prefix_index;
   return out;
 }
 
 std::string DetokenizeStream::flush() {
-  std::string all = tok_.decode(ids_);
-  std::string out = all.size() > n_emitted_ ? all.substr(n_emitted_) : "";
-  n_emitted_ = all.size();
+  const std::string all = tok_.decode(ids_);
+  std::string out = all.size() > prefix_.size() ? all.substr(prefix_.size()) : "";
+  ids_.clear();
+  prefix_.clear();
+  prefix_index_ = 0;
   return out;
 }
 

@@ -1,5 +1,5 @@
-// Text <-> token ids. One interface; sentencepiece models (tokenizer.model) today,
-// Hugging Face tokenizer.json in a later step.
+// Text <-> token ids. One interface; sentencepiece models (tokenizer.model), Hugging Face
+// tokenizer.json (model/tokenizer_json/hf_tokenizer.h) and GGUF vocabularies.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -27,11 +27,16 @@ class Tokenizer {
   bool add_bos_ = false;
 };
 
-// Loads the tokenizer of an HF model directory (tokenizer.model + tokenizer_config.json).
+// Loads the tokenizer of an HF model directory (tokenizer.json, else tokenizer.model, with
+// tokenizer_config.json), of a .gguf file, or of a tokenizer .json file.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
 
 // Streams decoded text token by token: returns the new text each token adds, holding back
-// incomplete UTF-8 / byte-fallback sequences until they complete.
+// incomplete UTF-8 / byte-fallback sequences until they complete. The algorithm of Hugging
+// Face tokenizers' DecodeStream (tokenizer/mod.rs step_decode_stream): decode a short window
+// of recent ids, and emit what the newest ids add to the window's already emitted text
+// once it no longer ends in U+FFFD; decoders that treat the first token specially
+// (Metaspace, sentencepiece's leading space) see the same first token on both sides.
 class DetokenizeStream {
  public:
   explicit DetokenizeStream(const Tokenizer& tok) : tok_(tok) {}
@@ -40,8 +45,9 @@ class DetokenizeStream {
 
  private:
   const Tokenizer& tok_;
-  std::vector<int32_t> ids_;
-  size_t n_emitted_ = 0;
+  std::vector<int32_t> ids_;  // the window
+  std::string prefix_;        // decode of the window's already emitted part
+  size_t prefix_index_ = 0;   // ids_[0, prefix_index_) are context only
 };
 
 }  // namespace lowbit

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "model/tokenizer_json/gguf_vocab.h"
 
 namespace lowbit {
 
@@ -54,7 +55,7 @@ void put_float(std::string& out, int field, float f) {
 std::string gguf_vocab_to_sentencepiece_proto(const GgufFile& f) {
   const std::string model = f.get_string("tokenizer.ggml.model");
   if (model != "llama")
-    fail(f.path(), "tokenizer.ggml.model \"" + model + "\" is not supported yet (only \"llama\", sentencepiece)");
+    fail(f.path(), "tokenizer.ggml.model \"" + model + "\" is not supported (only \"llama\" and \"gpt2\")");
   const auto& tokens = f.get_array_string("tokenizer.ggml.tokens");
   auto scores = f.get_array_f32_opt("tokenizer.ggml.scores");
   auto types = f.get_array_i32_opt("tokenizer.ggml.token_type");
@@ -94,6 +95,9 @@ std::string gguf_vocab_to_sentencepiece_proto(const GgufFile& f) {
 }
 
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& f) {
+  // Byte-level BPE vocabularies (tokens + merges + tokenizer.ggml.pre) are rebuilt as the
+  // tokenizer.json they came from (model/tokenizer_json/gguf_vocab.h).
+  if (f.get_string_opt("tokenizer.ggml.model").value_or("") == "gpt2") return gguf_bpe_tokenizer(f);
   const bool add_bos = f.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(true);
   const bool add_eos = f.get_bool_opt("tokenizer.ggml.add_eos_token").value_or(false);
   return make_sentencepiece_tokenizer(gguf_vocab_to_sentencepiece_proto(f), f.path(), add_bos, add_eos);

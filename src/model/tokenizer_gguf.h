@@ -1,6 +1,8 @@
 // A tokenizer from GGUF metadata (tokenizer.ggml.*). "llama" (sentencepiece) vocabularies are
 // rebuilt as a sentencepiece ModelProto (pieces, scores, types, BPE with byte fallback,
 // identity normalizer) and run by libsentencepiece, so GGUF and tokenizer.model encode alike.
+// "gpt2" (byte-level BPE) vocabularies are rebuilt as a tokenizer.json
+// (model/tokenizer_json/gguf_vocab.h).
 #pragma once
 #include <memory>
 #include <string>

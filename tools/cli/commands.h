@@ -16,5 +16,7 @@ void register_synth(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_imatrix(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_detokenize(CLI::App& app);
 
 }  // namespace lowbit::cli

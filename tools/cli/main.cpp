@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   cli::register_bench(app);
   cli::register_quantize(app);
   cli::register_imatrix(app);
+  cli::register_tokenize(app);
+  cli::register_detokenize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
