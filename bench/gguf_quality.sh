@@ -4,6 +4,7 @@
 # agreement against the F32 model (llama-perplexity's protocol, so the figures compare with
 # ../shared/golden/gguf/llamacpp-ppl.tsv), and the quantize time.
 #   bench/gguf_quality.sh [SHARED_DIR] > docs/quality-gguf.md
+# A mix that fails to quantize is reported as such; check stderr for the reason.
 set -euo pipefail
 SHARED=${1:-../shared}
 LB=${LOWBIT:-build/lowbit}
