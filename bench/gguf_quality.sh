@@ -31,8 +31,8 @@ table() {  # name f32_gguf ctx chunks imatrix mixes...
     [[ $mix == *-imat ]] && args=(--imatrix "$imat")
     local t0 t1
     t0=$(date +%s.%N)
-    if ! $LB quantize "$base" --to "gguf:$m" -o "$TMP/q.gguf" -t "$T" -q "${args[@]}" > /dev/null 2>&1; then
-      echo "| $tag | (no lowbit quantizer yet) | | | | | | |"
+    if ! $LB quantize "$base" --to "gguf:$m" -o "$TMP/q.gguf" -t "$T" -q "${args[@]}" > /dev/null 2> "$TMP/err"; then
+      echo "| $tag | (failed: $(tail -1 "$TMP/err" | cut -c1-80)) | | | | | | |"
       continue
     fi
     t1=$(date +%s.%N)
