@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "model/tokenizer_json/gguf_vocab.h"
 #include "io/gguf_source.h"
 
 namespace lowbit {
@@ -36,9 +37,9 @@ void add_sentencepiece_vocab(const std::string& dir, int vocab_size, std::vector
   const fs::path d(dir);
   const fs::path model = d / "tokenizer.model";
   if (!fs::exists(model)) {
-    if (fs::exists(d / "tokenizer.json"))
-      fail(dir, "HF -> GGUF conversion needs a sentencepiece tokenizer.model (tokenizer.json BPE is not supported yet)");
-    fail(dir, "no tokenizer.model found");
+    // tokenizer.json only (Llama 3, Mistral v3, ...): llama.cpp's gpt2/llama vocabulary form.
+    if (fs::exists(d / "tokenizer.json")) return add_bpe_vocab_to_gguf(dir, vocab_size, md);
+    fail(dir, "no tokenizer.model or tokenizer.json found");
   }
   sentencepiece::SentencePieceProcessor sp;
   if (auto st = sp.Load(model.string()); !st.ok()) fail(model.string(), "cannot load sentencepiece model: " + st.ToString());
