@@ -11,6 +11,7 @@
 #include <string>
 
 #include "commands.h"
+#include "core/read_file.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "eval/logprob_file.h"
@@ -21,20 +22,6 @@
 
 namespace lowbit::cli {
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(path, std::string("cannot read text: ") + std::strerror(errno));
-  std::string s;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  const bool err = std::ferror(f) != 0;
-  const int e = errno;
-  std::fclose(f);
-  if (err) fail(path, std::string("cannot read text: ") + std::strerror(e));
-  return s;
-}
 
 void print_text(const std::string& model, const std::string& text, const EvalResult& r, int threads,
                 const std::string& saved, const std::string& kl_base) {
@@ -146,7 +133,7 @@ void register_eval(CLI::App& app) {
     }
     if (eo.ctx < 2) fail("--ctx", "must be at least 2");
 
-    const std::string text = read_text(o->text);
+    const std::string text = read_whole_file(o->text);
     auto weights = std::shared_ptr<const ModelWeights>(load_model_weights(o->model));
     auto tok = load_tokenizer(o->model);
     eo.bos_id = tok->bos_id();

@@ -11,6 +11,7 @@
 #include "calib/imatrix.h"
 #include "calib/imatrix_collect.h"
 #include "commands.h"
+#include "core/read_file.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "model/gguf_loader.h"
@@ -18,24 +19,6 @@
 #include "model/transformer.h"
 
 namespace lowbit::cli {
-namespace {
-
-std::string read_calibration_text(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(path, std::string("cannot read text: ") + std::strerror(errno));
-  std::string s;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  const bool err = std::ferror(f) != 0;
-  const int e = errno;
-  std::fclose(f);
-  if (err) fail(path, std::string("cannot read text: ") + std::strerror(e));
-  return s;
-}
-
-}  // namespace
-
 void register_imatrix(CLI::App& app) {
   struct Opts {
     std::string model, text, out;
@@ -54,7 +37,7 @@ void register_imatrix(CLI::App& app) {
   cmd->callback([o] {
     set_num_threads(o->threads);
     if (o->ctx < 1) fail("--ctx", "must be at least 1");
-    const std::string text = read_calibration_text(o->text);
+    const std::string text = read_whole_file(o->text);
     auto weights = std::shared_ptr<const ModelWeights>(load_model_weights(o->model));
     auto tok = load_tokenizer(o->model);
     if (o->process_output && weights->lm_head.data == weights->embed.data)
