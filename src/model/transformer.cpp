@@ -108,19 +108,9 @@ void Transformer::forward_batch(const int32_t* tokens, const int32_t* positions,
 
 void Transformer::linear(int layer, LinearKind kind, const float* x, int m, float* y) {
   const LayerWeights& L = w_->layers[layer];
-  const F32Array* bias = nullptr;
-  switch (kind) {
-    case LinearKind::Q: bias = &L.q_bias; break;
-    case LinearKind::K: bias = &L.k_bias; break;
-    case LinearKind::V: bias = &L.v_bias; break;
-    case LinearKind::O: bias = &L.o_bias; break;
-    case LinearKind::Gate: bias = &L.gate_bias; break;
-    case LinearKind::Up: bias = &L.up_bias; break;
-    case LinearKind::Down: bias = &L.down_bias; break;
-  }
   const QMatrix& w = L.linear(kind);
   if (observer_) observer_->observe(layer, kind, x, m, static_cast<int>(w.n_cols));
-  matmul(w, x, m, y, bias->data);
+  matmul(w, x, m, y, L.bias(kind).data);
 }
 
 // Causal attention of the n new tokens over every cached slot up to their own.

@@ -46,6 +46,19 @@ struct LayerWeights {
     }
     return down;
   }
+  // The bias of that linear (an empty F32Array when it has none).
+  const F32Array& bias(LinearKind kind) const {
+    switch (kind) {
+      case LinearKind::Q: return q_bias;
+      case LinearKind::K: return k_bias;
+      case LinearKind::V: return v_bias;
+      case LinearKind::O: return o_bias;
+      case LinearKind::Gate: return gate_bias;
+      case LinearKind::Up: return up_bias;
+      case LinearKind::Down: break;
+    }
+    return down_bias;
+  }
 };
 
 struct ModelWeights {
