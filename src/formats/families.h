@@ -13,5 +13,6 @@ std::span<const FormatTraits> kquant_formats();   // Q2_K..Q6_K, Q8_K      (k_qu
 std::span<const FormatTraits> iquant_formats();   // IQ4_NL, IQ4_XS, IQ1_S..IQ3_S (iq_quants.cpp)
 std::span<const FormatTraits> ternary_formats();  // TQ1_0, TQ2_0          (ternary_quants.cpp)
 std::span<const FormatTraits> mx_formats();       // MXFP4                 (mx_quants.cpp)
+std::span<const FormatTraits> group_int_formats();  // GQ2_32..GQ8_128 (group_quants.cpp; not GGUF)
 
 }  // namespace lowbit

@@ -18,7 +18,7 @@ const std::vector<FormatTraits>& table() {
   static const std::vector<FormatTraits> t = [] {
     std::vector<FormatTraits> v;
     for (auto fam : {float_formats(), legacy_formats(), kquant_formats(), iquant_formats(), ternary_formats(),
-                     mx_formats()})
+                     mx_formats(), group_int_formats()})
       v.insert(v.end(), fam.begin(), fam.end());
     std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return v;

@@ -21,7 +21,16 @@ enum class FormatId : uint32_t {
   IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23,
   I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
   TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+  // lowbit's own runtime layouts (not GGUF types): group-quantized integer rows, blocks_group.h.
+  GQ2_32 = 1000, GQ2_64, GQ2_128, GQ3_32, GQ3_64, GQ3_128, GQ4_32, GQ4_64, GQ4_128, GQ8_32, GQ8_64, GQ8_128,
 };
+
+// Ids below 1000 are ggml type ids and may be written to GGUF files; the others may not.
+inline constexpr bool is_ggml_type(FormatId id) { return static_cast<uint32_t>(id) < 1000; }
+
+// The group-int format for bits 2/3/4/8 and groups of 32/64/128 (formats/group_quants.cpp);
+// F32 when there is none.
+FormatId group_int_format(int bits, int group);
 
 // Quantizes one row of n_per_row floats (a multiple of block_elems) into dst.
 // importance: n_per_row per-column weights (llama.cpp's imatrix), or nullptr.

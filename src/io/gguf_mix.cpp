@@ -139,7 +139,7 @@ TypeOverride parse_type_override(const std::string& spec) {
   o.pattern = spec.substr(0, eq);
   const std::string type = spec.substr(eq + 1);
   const FormatTraits* f = find_format(type);
-  if (!f) fail("--tensor-type", "unknown type \"" + type + "\" in \"" + spec + "\"");
+  if (!f || !is_ggml_type(f->id)) fail("--tensor-type", "unknown GGUF type \"" + type + "\" in \"" + spec + "\"");
   o.type = f->id;
   try {
     std::regex re(o.pattern);

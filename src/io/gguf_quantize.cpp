@@ -40,7 +40,7 @@ Importance importance_of(const Imatrix& m, const std::string& path) {
   return out;
 }
 
-const FormatTraits* traits(FormatId id) { return find_format(id); }
+const FormatTraits* traits(FormatId id) { return is_ggml_type(id) ? find_format(id) : nullptr; }
 
 std::string type_name(FormatId id) { return ggml_type_label(static_cast<uint32_t>(id)); }
 

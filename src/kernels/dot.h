@@ -4,6 +4,7 @@
 // kernels/ref/ that tests compare it with.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "formats/registry.h"
 #include "kernels/cpu_features.h"
@@ -23,10 +24,13 @@ struct DotKernel {
 // The kernel for a weight format at an ISA (falling back to lower ISAs); nullptr if the
 // format has no integer kernel (the caller uses the dequantize-and-BLAS path).
 const DotKernel* find_dot_kernel(FormatId weight, Isa isa);
+// Every weight format with a reference (scalar) kernel: the ones the kernel tests cover.
+std::vector<FormatId> dot_kernel_formats();
 
 // Per-ISA tables (defined in ref/ and x86/); nullptr-terminated by fn == nullptr.
 const DotKernel* dot_kernels_ref();
 const DotKernel* dot_kernels_avx2();
 const DotKernel* dot_kernels_avx512();
+const DotKernel* group_int_dot_kernels_avx2();  // formats/blocks_group.h layouts
 
 }  // namespace lowbit

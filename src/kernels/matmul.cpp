@@ -20,6 +20,13 @@ constexpr int kMaxDotRows = 8;
 }
 
 void matrix_row_f32(const QMatrix& w, int64_t row, float* out) {
+  if (!w.col_perm.empty()) {  // stored columns are permuted: scatter them back
+    thread_local std::vector<float> tmp;
+    tmp.resize(static_cast<size_t>(w.n_cols));
+    dequantize_rows(w.format, w.row(row), tmp.data(), 1, w.n_cols);
+    for (int64_t j = 0; j < w.n_cols; ++j) out[w.col_perm[j]] = tmp[j];
+    return;
+  }
   if (w.format == FormatId::F32) {
     std::memcpy(out, w.row(row), static_cast<size_t>(w.n_cols) * sizeof(float));
     return;
@@ -57,6 +64,14 @@ void matmul_dot(const DotKernel& dk, const QMatrix& w, const float* x, int m, fl
 
 void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias) {
   const int n = static_cast<int>(w.n_rows), k = static_cast<int>(w.n_cols);
+  if (!w.col_perm.empty()) {
+    // Act-order weights: gather the activations into the stored column order once per call.
+    thread_local std::vector<float> xp;  // grows once, reused
+    if (xp.size() < static_cast<size_t>(m) * k) xp.resize(static_cast<size_t>(m) * k);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < k; ++j) xp[static_cast<size_t>(i) * k + j] = x[static_cast<size_t>(i) * k + w.col_perm[j]];
+    x = xp.data();
+  }
   if (w.format == FormatId::F32) {
     linear_f32(x, reinterpret_cast<const float*>(w.data), bias, y, m, n, k);
     return;

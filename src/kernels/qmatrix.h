@@ -18,6 +18,9 @@ struct QMatrix {
   const uint8_t* data = nullptr;  // n_rows * row_bytes; points into a mapping or into owned
   std::vector<uint8_t> owned;
   size_t row_bytes = 0;
+  // Act-order checkpoints (quant/repack_linear.h): column j of the stored rows is input
+  // feature col_perm[j], so matmul multiplies with x[col_perm[j]]. Empty: the identity.
+  std::vector<int32_t> col_perm;
 
   QMatrix() = default;
   QMatrix(QMatrix&&) = default;
@@ -36,6 +39,7 @@ struct QMatrix {
     v.n_cols = m.n_cols;
     v.data = m.data;
     v.row_bytes = m.row_bytes;
+    v.col_perm = m.col_perm;
     return v;
   }
 };

@@ -87,7 +87,7 @@ class GgufLoader {
     if (t.ne.size() != 2 || t.ne[0] != n_cols || t.ne[1] != n_rows)
       fail(f_.path(), "tensor " + name + " has ne " + ne_str(t.ne) + ", expected {" + std::to_string(n_cols) + ", " +
                           std::to_string(n_rows) + "}");
-    const FormatTraits* fmt = find_format(static_cast<FormatId>(t.ggml_type));
+    const FormatTraits* fmt = is_ggml_type(static_cast<FormatId>(t.ggml_type)) ? find_format(static_cast<FormatId>(t.ggml_type)) : nullptr;
     if (!fmt || !fmt->dequantize)
       fail(f_.path(), "tensor " + name + " has type " + t.type_name() + ", which lowbit cannot decode yet");
     QMatrix m;
@@ -122,7 +122,7 @@ class GgufLoader {
       return a;
     }
     if (t->n_elems() != n) fail(f_.path(), "tensor " + name + " has " + std::to_string(t->n_elems()) + " elements, expected " + std::to_string(n));
-    const FormatTraits* fmt = find_format(static_cast<FormatId>(t->ggml_type));
+    const FormatTraits* fmt = is_ggml_type(static_cast<FormatId>(t->ggml_type)) ? find_format(static_cast<FormatId>(t->ggml_type)) : nullptr;
     if (!fmt || !fmt->dequantize) fail(f_.path(), "tensor " + name + " has unsupported type " + t->type_name());
     a.owned.resize(n);
     dequantize_rows(fmt->id, t->data, a.owned.data(), 1, n);

@@ -1,7 +1,11 @@
 #include "quant/quantized_loader.h"
 
+#include <cstdio>
+#include <map>
+
 #include "core/error.h"
 #include "quant/layer_forward.h"
+#include "quant/repack_linear.h"
 
 namespace lowbit {
 
@@ -12,13 +16,16 @@ std::unique_ptr<ModelWeights> load_quantized_hf_weights(const std::string& dir) 
   const ModelConfig& c = w->config;
   const int64_t H = c.hidden_size, V = c.vocab_size;
 
-  w->embed = f32_matrix(qm->f32("model.embed_tokens.weight", {V, H}, true));
+  // Everything is copied or repacked, so the mapping is dropped at the end: the resident
+  // memory is the packed model, not the file as well.
+  w->embed = qm->matrix("model.embed_tokens.weight", {V, H});
   w->norm = qm->f32("model.norm.weight", {H}, true);
-  if (qm->safetensors().find("lm_head.weight")) w->lm_head = f32_matrix(qm->f32("lm_head.weight", {V, H}, true));
+  if (qm->safetensors().find("lm_head.weight")) w->lm_head = qm->matrix("lm_head.weight", {V, H});
   else if (c.tie_word_embeddings) w->lm_head = QMatrix::view_of(w->embed);
   else fail(qm->safetensors().path(), "missing tensor lm_head.weight (config says tie_word_embeddings is false)");
   size_t n_params = static_cast<size_t>(V * H + H);
 
+  std::map<std::string, int> unpacked;  // why -> how many linears stayed f32
   w->layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
@@ -36,22 +43,22 @@ std::unique_ptr<ModelWeights> load_quantized_hf_weights(const std::string& dir) 
       const auto [n_out, n_in] = linear_shape(c, kind);
       const std::string m = linear_module_name(l, kind);
       if (auto q = qm->linear(m, n_out, n_in)) {
-        F32Array a;
-        a.shape = {n_out, n_in};
-        a.owned.resize(static_cast<size_t>(n_out * n_in));
-        q->dequantize(a.owned.data());
-        a.data = a.owned.data();
-        *mats[k] = f32_matrix(std::move(a));
+        std::string why;
+        *mats[k] = repack_linear(*q, &why);
+        if (!why.empty()) ++unpacked[why];
       } else {
-        *mats[k] = f32_matrix(qm->f32(m + ".weight", {n_out, n_in}, true));
+        *mats[k] = qm->matrix(m + ".weight", {n_out, n_in});
       }
       const bool has_bias = kind == LinearKind::O ? c.o_bias : kind <= LinearKind::V ? c.qkv_bias : c.mlp_bias;
       *biases[k] = qm->f32(m + ".bias", {n_out}, has_bias);
       n_params += static_cast<size_t>(n_out * n_in);
     }
   }
+  // Not an error (the f32 copy is exact), but the user is told where the memory goes.
+  for (const auto& [why, count] : unpacked)
+    std::fprintf(stderr, "lowbit: note: %s: %d quantized linear%s kept as f32 (no exact packed layout: %s)\n",
+                 qm->config_path().c_str(), count, count == 1 ? "" : "s", why.c_str());
   w->n_params = n_params;
-  w->source = qm->release_safetensors();
   return w;
 }
 

@@ -105,5 +105,19 @@ F32Array QuantizedHfModel::f32(const std::string& name, const std::vector<int64_
   a.data = a.owned.data();
   return a;
 }
+QMatrix QuantizedHfModel::matrix(const std::string& name, const std::vector<int64_t>& shape) const {
+  const SafetensorsTensor* t = st_->find(name);
+  if (!t || (t->dtype != DType::F16 && t->dtype != DType::BF16)) return f32_matrix(f32(name, shape, true));
+  if (t->shape != shape)
+    fail(t->file, "tensor " + name + " has shape " + shape_str(t->shape) + ", config expects " + shape_str(shape));
+  QMatrix m;
+  m.format = t->dtype == DType::F16 ? FormatId::F16 : FormatId::BF16;
+  m.n_rows = shape[0];
+  m.n_cols = shape[1];
+  m.row_bytes = static_cast<size_t>(shape[1]) * 2;
+  m.owned.assign(t->data, t->data + m.n_bytes());
+  m.data = m.owned.data();
+  return m;
+}
 
 }  // namespace lowbit

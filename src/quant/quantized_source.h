@@ -38,6 +38,9 @@ class QuantizedHfModel {
   std::optional<QuantizedLinear> linear(const std::string& module, int64_t n_out, int64_t n_in) const;
   // A float tensor converted to f32, checked against shape; empty if absent and not required.
   F32Array f32(const std::string& name, const std::vector<int64_t>& shape, bool required) const;
+  // A 2-D float tensor as an owned QMatrix in its stored precision (F32, F16 or BF16: exact,
+  // and half the memory of f32 for 16-bit embeddings and heads).
+  QMatrix matrix(const std::string& name, const std::vector<int64_t>& shape) const;
 
  private:
   QuantizedHfModel() = default;

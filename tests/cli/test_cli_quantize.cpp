@@ -53,7 +53,7 @@ TEST(CliQuantize, Errors) {
   EXPECT_NE(r.out.find("unknown GGUF type \"Q7\""), std::string::npos) << r.out;
   r = test::run_command(base + " --to gguf:Q4_0 --tensor-type 'attn_q=Q9' -o " + dir.file("x"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("--tensor-type: unknown type \"Q9\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--tensor-type: unknown GGUF type \"Q9\""), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x")));
 }
 

@@ -38,9 +38,9 @@ struct Case {
 
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
-  for (const DotKernel* k = dot_kernels_ref(); k->fn; ++k)
+  for (FormatId f : dot_kernel_formats())
     for (Isa isa : {Isa::Avx2, Isa::Avx512})
-      if (isa <= best_isa()) cases.push_back({k->weight, isa});
+      if (isa <= best_isa()) cases.push_back({f, isa});
   return cases;
 }
 

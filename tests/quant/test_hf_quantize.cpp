@@ -137,6 +137,15 @@ TEST(HfQuantize, TinyStories4BitGroup128StaysClose) {
     EXPECT_TRUE(r.skipped.empty());
     EXPECT_EQ(r.n_linears_quantized, 42);
     EXPECT_GT(r.peak_rss_bytes, 0u);
+    // Every linear runs packed (no dequantize-at-load): 4-bit groups of 128 in GQ4_128, whose
+    // 68-byte blocks are 4.25 bits per weight.
+    const auto w = load_model_weights(tmp.file("q"));
+    for (const LayerWeights& L : w->layers)
+      for (int k = 0; k < kNumLinearKinds; ++k) {
+        const QMatrix& m = L.linear(static_cast<LinearKind>(k));
+        EXPECT_EQ(m.format, FormatId::GQ4_128) << format(m.format).name;
+        EXPECT_EQ(m.n_bytes() * 8, static_cast<size_t>(m.n_rows * m.n_cols) * 17 / 4);
+      }
     const double ppl = ppl_of(tmp.file("q"), tokens, 4);
     EXPECT_LT(ppl, base * 1.05) << "f32 " << base;
   }
