@@ -71,7 +71,8 @@ constexpr FormatTraits entry(FormatId id, std::string_view name, float rel_rmse)
           dequantize_group_row<Bits, Group>, false, false, rel_rmse};
 }
 
-// test_rel_rmse: about 1.4x the relative RMS error of the min-max quantizer on N(0,1) rows.
+// test_rel_rmse: 1.3-1.7x the relative RMS error of the min-max quantizer on N(0,1) rows
+// (measured: GQ2_128 0.50, GQ3_128 0.22, GQ4_32 0.081, GQ4_128 0.10, GQ8_128 0.0059).
 constexpr FormatTraits kGroup[] = {
     entry<2, 32>(FormatId::GQ2_32, "GQ2_32", 0.55f),   entry<2, 64>(FormatId::GQ2_64, "GQ2_64", 0.6f),
     entry<2, 128>(FormatId::GQ2_128, "GQ2_128", 0.65f), entry<3, 32>(FormatId::GQ3_32, "GQ3_32", 0.25f),
