@@ -17,6 +17,7 @@
 #include "core/threads.h"
 #include "io/hf_config.h"
 #include "io/safetensors.h"
+#include "model/gguf_loader.h"
 #include "model/synth.h"
 #include "model/tokenizer.h"
 #include "model/transformer.h"
@@ -265,4 +266,27 @@ TEST(SynthCli, TinyViaBinary) {
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
   EXPECT_NE(out.find("106,816 params"), std::string::npos) << out;
   EXPECT_EQ(lowbit::load_hf_config(dir).torch_dtype, "float16");
+}
+
+// --gguf MIX: the benchmark-model path (issue: same GGUF file for lowbit and llama.cpp).
+TEST(SynthCli, GgufMixWritesALoadableFileAndNoTempFolder) {
+  test::TempDir tmp("lowbit-synth");
+  const std::string file = tmp.file("tiny-q8.gguf");
+  const std::string cmd =
+      std::string(LOWBIT_BINARY) + " synth --like tiny --vocab 1024 --untied --gguf Q8_0 -q -o " + file + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
+  EXPECT_NE(out.find("Q8_0"), std::string::npos) << out;
+  const auto w = lowbit::load_model_weights(file);
+  EXPECT_EQ(w->config.vocab_size, 1024);
+  EXPECT_EQ(w->layers.at(0).q.format, lowbit::FormatId::Q8_0);
+  int n_entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp.file(""))) n_entries += e.path() != file;
+  EXPECT_EQ(n_entries, 0) << "the temporary HF folder must be gone";
 }

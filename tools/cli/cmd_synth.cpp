@@ -1,6 +1,9 @@
 // lowbit synth --like PRESET [--vocab N] [--layers N] [--untied] [--dtype f32|f16|bf16]
-//              [--seed S] [--tokenizer DIR] [--force] -o DIR
+//              [--seed S] [--tokenizer DIR] [--force] [--gguf MIX] -o DIR|FILE.gguf
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -8,15 +11,46 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "io/inspect.h"
+#include "io/gguf_quantize.h"
 #include "model/synth.h"
 
 namespace lowbit::cli {
 
+namespace {
+
+struct Opts {
+  SynthOptions s;
+  std::string out, dtype = "f32", gguf;
+};
+
+// --gguf MIX: a temporary HF folder next to the output (same filesystem, so no /tmp size
+// surprises), converted by the same code as `lowbit quantize --to gguf:MIX`, then deleted
+// whether or not the conversion succeeded.
+void synth_gguf(const Opts& o) {
+  namespace fs = std::filesystem;
+  const std::string tmp = o.out + ".synth-hf-" + std::to_string(::getpid());
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{tmp};
+  SynthOptions s = o.s;
+  if (o.dtype == "f32") s.dtype = DType::F16;  // the source of a GGUF needs no more than f16
+  s.force = true;
+  synth_model(s, tmp);
+  GgufQuantizeOptions q;
+  q.mix = o.gguf;
+  q.progress = o.s.progress;
+  const GgufQuantizeResult r = quantize_gguf(tmp, o.out, q);
+  std::printf("%s: %s-shaped, %s, %s params, %s, %.1f s\n", o.out.c_str(), o.s.like.c_str(), r.mix->name.data(),
+              with_commas(r.n_elems).c_str(), format_bytes(r.n_bytes_out).c_str(), r.seconds);
+}
+
+}  // namespace
+
 void register_synth(CLI::App& app) {
-  struct Opts {
-    SynthOptions s;
-    std::string out, dtype = "f32";
-  };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "synth",
@@ -43,11 +77,18 @@ void register_synth(CLI::App& app) {
   cmd->add_option("--tokenizer", o->s.tokenizer_dir,
                   "copy tokenizer files from this model directory instead of the bundled one");
   cmd->add_flag("--force", o->s.force, "replace DIR if it exists and is not empty");
-  cmd->add_option("-o,--output", o->out, "output directory")->required();
+  cmd->add_option("--gguf", o->gguf,
+                  "write a GGUF file instead (-o FILE.gguf): the HF folder is made beside it, converted with "
+                  "llama.cpp's tensor rules at this mix (F16, Q4_0, Q4_K_M, Q8_0, ...), then removed");
+  cmd->add_option("-o,--output", o->out, "output directory (or .gguf file with --gguf)")->required();
   cmd->callback([o] {
     const std::string d = o->dtype;
     o->s.dtype = (d == "f16" || d == "F16") ? DType::F16 : (d == "bf16" || d == "BF16") ? DType::BF16 : DType::F32;
     o->s.progress = !globals().quiet;
+    if (!o->gguf.empty()) {
+      synth_gguf(*o);
+      return;
+    }
     SynthResult r = synth_model(o->s, o->out);
     const ModelConfig& c = r.config;
     std::printf("%s: %s-shaped, %d layers, vocab %d, %s, %s\n", o->out.c_str(), o->s.like.c_str(), c.n_layers,
