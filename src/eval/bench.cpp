@@ -98,7 +98,7 @@ std::vector<BenchResult> run_bench(std::shared_ptr<const ModelWeights> w, const 
       BenchResult r;
       r.model = model_name(model_path);
       r.model_path = model_path;
-      r.model_bytes = w->source ? w->source->n_bytes() : 0;
+      r.model_bytes = w->n_bytes();
       r.n_params = static_cast<int64_t>(w->n_params);
       r.test = (kind == 0 ? "pp" : "tg") + std::to_string(n_tok);
       r.n_prompt = kind == 0 ? o.n_prompt : 0;

@@ -32,7 +32,7 @@ struct BenchOptions {
 struct BenchResult {
   std::string model;           // display name (directory name)
   std::string model_path;
-  size_t model_bytes = 0;      // tensor bytes as stored (safetensors)
+  size_t model_bytes = 0;      // weight bytes as the runtime holds them (ModelWeights::n_bytes)
   int64_t n_params = 0;
   std::string test;            // "pp512", "tg128"
   int n_prompt = 0, n_gen = 0;

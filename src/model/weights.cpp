@@ -114,4 +114,20 @@ std::unique_ptr<ModelWeights> load_hf_weights(const std::string& dir) {
   return w;
 }
 
+size_t ModelWeights::n_bytes() const {
+  auto vec = [](const F32Array& a) {
+    size_t n = a.data ? sizeof(float) : 0;
+    for (int64_t d : a.shape) n *= static_cast<size_t>(d);
+    return n;
+  };
+  size_t n = embed.n_bytes() + vec(norm) + (lm_head.data == embed.data ? 0 : lm_head.n_bytes());
+  for (const LayerWeights& L : layers) {
+    for (const F32Array* a : {&L.attn_norm, &L.ffn_norm, &L.q_bias, &L.k_bias, &L.v_bias, &L.o_bias, &L.q_norm,
+                              &L.k_norm, &L.gate_bias, &L.up_bias, &L.down_bias})
+      n += vec(*a);
+    for (int k = 0; k < kNumLinearKinds; ++k) n += L.linear(static_cast<LinearKind>(k)).n_bytes();
+  }
+  return n;
+}
+
 }  // namespace lowbit

@@ -70,6 +70,9 @@ struct ModelWeights {
   QMatrix lm_head;  // [vocab, hidden]; a view of embed when tied
   std::vector<LayerWeights> layers;
   size_t n_params = 0;
+  // Bytes of all weights as the runtime holds them (packed matrices, f32 vectors; a tied head
+  // counts once): the model size a bench reports, as llama-bench reports the file's tensors.
+  size_t n_bytes() const;
 };
 
 // Wraps f32 values as an F32 QMatrix (used by loaders).

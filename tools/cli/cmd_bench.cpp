@@ -54,8 +54,8 @@ void register_bench(CLI::App& app) {
       std::printf("%s\n", bench_to_json(results).dump(2).c_str());
     } else {
       const int ctx = results.empty() ? 0 : results.front().n_ctx;
-      std::printf("\nmodel %s (%s tensors), KV cache %s (%d slots, f32), peak RSS %s\n", o->model.c_str(),
-                  format_bytes(weights->source ? weights->source->n_bytes() : 0).c_str(), format_bytes(kv).c_str(),
+      std::printf("\nmodel %s (%s of weights in memory), KV cache %s (%d slots, f32), peak RSS %s\n", o->model.c_str(),
+                  format_bytes(weights->n_bytes()).c_str(), format_bytes(kv).c_str(),
                   ctx, format_bytes(peak_rss_bytes()).c_str());
     }
   });
