@@ -9,7 +9,9 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/act_q8.h"
 #include "kernels/dot.h"
+#include "kernels/repack.h"
 #include "kernels/matmul.h"
 #include "model/ops.h"
 
@@ -20,6 +22,10 @@ constexpr int kMaxDotRows = 8;
 }
 
 void matrix_row_f32(const QMatrix& w, int64_t row, float* out) {
+  if (!w.data && w.repacked) {
+    repacked_row_f32(*w.repacked, row, out);
+    return;
+  }
   if (!w.col_perm.empty()) {  // stored columns are permuted: scatter them back
     thread_local std::vector<float> tmp;
     tmp.resize(static_cast<size_t>(w.n_cols));
@@ -60,9 +66,29 @@ void matmul_dot(const DotKernel& dk, const QMatrix& w, const float* x, int m, fl
   }
 }
 
+// Repacked path: activations quantized once per call, then threads split the 16-row groups;
+// every thread runs the same kernel over all activation rows (decode and prompt alike).
+void matmul_repacked(const RepackedMatrix& w, const float* x, int m, float* y, const float* bias) {
+  thread_local ActQ8 act;  // grows once, reused: no allocation per token
+  quantize_act_q8(x, m, w.n_cols, act);
+  const RepackedGemmFn fn = w.traits->for_isa(active_isa());
+  const int64_t n_groups = w.n_groups();
+  const double work = static_cast<double>(m) * w.n_rows * w.n_cols;
+#pragma omp parallel if (work > 1e5)
+  {
+    const int64_t nt = omp_get_num_threads(), it = omp_get_thread_num();
+    const int64_t g0 = n_groups * it / nt, g1 = n_groups * (it + 1) / nt;
+    if (g1 > g0) fn(w, act, g0, g1, y, w.n_rows);
+  }
+  if (bias)
+    for (int i = 0; i < m; ++i)
+      for (int64_t r = 0; r < w.n_rows; ++r) y[static_cast<size_t>(i) * w.n_rows + r] += bias[r];
+}
+
 }  // namespace
 
-void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias) {
+void matmul(
+const QMatrix& w, const float* x, int m, float* y, const float* bias) {
   const int n = static_cast<int>(w.n_rows), k = static_cast<int>(w.n_cols);
   if (!w.col_perm.empty()) {
     // Act-order weights: gather the activations into the stored column order once per call.
@@ -71,6 +97,10 @@ void matmul(const QMatrix& w, const float* x, int m, float* y, const float* bias
     for (int i = 0; i < m; ++i)
       for (int j = 0; j < k; ++j) xp[static_cast<size_t>(i) * k + j] = x[static_cast<size_t>(i) * k + w.col_perm[j]];
     x = xp.data();
+  }
+  if (w.repacked) {
+    matmul_repacked(*w.repacked, x, m, y, bias);
+    return;
   }
   if (w.format == FormatId::F32) {
     linear_f32(x, reinterpret_cast<const float*>(w.data), bias, y, m, n, k);

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "formats/registry.h"
+#include "kernels/repack.h"
 
 namespace lowbit {
 
@@ -21,6 +24,9 @@ struct QMatrix {
   // Act-order checkpoints (quant/repack_linear.h): column j of the stored rows is input
   // feature col_perm[j], so matmul multiplies with x[col_perm[j]]. Empty: the identity.
   std::vector<int32_t> col_perm;
+  // Set when the matrix was repacked at load for the integer kernels (kernels/repack.h); then
+  // matmul uses only this, and data may be null (the source bytes released).
+  std::shared_ptr<const RepackedMatrix> repacked;
 
   QMatrix() = default;
   QMatrix(QMatrix&&) = default;
@@ -28,9 +34,9 @@ struct QMatrix {
   QMatrix(const QMatrix&) = delete;  // data may point into owned: copies would dangle
   QMatrix& operator=(const QMatrix&) = delete;
 
-  explicit operator bool() const { return data != nullptr; }
+  explicit operator bool() const { return data != nullptr || repacked != nullptr; }
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
-  size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_bytes; }
+  size_t n_bytes() const { return data || !repacked ? static_cast<size_t>(n_rows) * row_bytes : repacked->bytes.size(); }
   // A view sharing another matrix's bytes (tied embeddings).
   static QMatrix view_of(const QMatrix& m) {
     QMatrix v;
@@ -40,6 +46,7 @@ struct QMatrix {
     v.data = m.data;
     v.row_bytes = m.row_bytes;
     v.col_perm = m.col_perm;
+    v.repacked = m.repacked;
     return v;
   }
 };

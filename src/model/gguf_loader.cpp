@@ -5,6 +5,7 @@
 
 #include "core/convert.h"
 #include "core/error.h"
+#include "model/repack_weights.h"
 #include "quant/quantized_loader.h"
 
 namespace lowbit {
@@ -193,11 +194,14 @@ std::unique_ptr<ModelWeights> load_gguf_weights(const std::string& path) {
 }
 
 std::unique_ptr<ModelWeights> load_model_weights(const std::string& path) {
-  if (is_gguf_path(path)) return load_gguf_weights(path);
+  std::unique_ptr<ModelWeights> w;
+  if (is_gguf_path(path)) w = load_gguf_weights(path);
   // HF folders with a quantization_config (gptq / awq / hqq / compressed-tensors) decode their
   // packed linears through src/io/checkpoints (quant/quantized_loader.h).
-  if (hf_dir_is_quantized(path)) return load_quantized_hf_weights(path);
-  return load_hf_weights(path);
+  else if (hf_dir_is_quantized(path)) w = load_quantized_hf_weights(path);
+  else w = load_hf_weights(path);
+  repack_weights_for_cpu(*w);
+  return w;
 }
 
 }  // namespace lowbit

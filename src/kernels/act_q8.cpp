@@ -1,0 +1,32 @@
+#include "kernels/act_q8.h"
+
+#include <cmath>
+
+#include "core/convert.h"
+
+namespace lowbit {
+
+void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a) {
+  a.n_rows = m;
+  a.n_cols = k;
+  const size_t n = static_cast<size_t>(m * k), nb = n / 32;
+  if (a.qs.size() < n) a.qs.resize(n);
+  if (a.d.size() < nb) a.d.resize(nb);
+  if (a.sum.size() < nb) a.sum.resize(nb);
+  for (size_t b = 0; b < nb; ++b) {
+    const float* xb = x + 32 * b;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int8_t q = static_cast<int8_t>(std::roundf(xb[j] * id));
+      a.qs[32 * b + j] = q;
+      s += q;
+    }
+    a.d[b] = f16_to_f32(f32_to_f16(d));
+    a.sum[b] = s;
+  }
+}
+
+}  // namespace lowbit

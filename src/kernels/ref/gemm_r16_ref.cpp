@@ -1,0 +1,55 @@
+// Scalar reference of the R16 repacked kernels (kernels/repack.h): the specification the SIMD
+// kernels are tested against. Per (row, activation row, block): the exact integer sum
+// S = sum_j u_j a_j - offset * sum_j a_j, times d_w * d_a, accumulated in float in block order
+// (the same numerics as the per-row Q4_0 / Q8_0 dot kernels).
+#include <cstring>
+
+#include "core/convert.h"
+#include "kernels/repack.h"
+
+namespace lowbit::ref {
+namespace {
+
+template <bool kNibbles>
+void gemm_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy) {
+  const RepackTraits& t = *w.traits;
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t tok = 0; tok < a.n_rows; ++tok) {
+      const int8_t* aq = a.row_qs(tok);
+      const float* ad = a.row_d(tok);
+      const int32_t* as = a.row_sum(tok);
+      for (int i = 0; i < kRepackRows; ++i) {
+        float sum = 0.0f;
+        const uint8_t* p = w.group(g);
+        for (int64_t k = 0; k < w.n_blocks(); ++k, p += t.group_block_bytes()) {
+          int32_t s = 0;
+          for (int c = 0; c < t.n_chunks; ++c)
+            for (int b = 0; b < 4; ++b) {
+              const uint8_t u = p[32 + 64 * c + 4 * i + b];
+              const int j = 4 * c + b;
+              if (kNibbles) {
+                s += (u & 0x0F) * aq[32 * k + j] + (u >> 4) * aq[32 * k + j + 16];
+              } else {
+                s += u * aq[32 * k + j];
+              }
+            }
+          s -= t.offset * as[k];
+          uint16_t dh;
+          std::memcpy(&dh, p + 2 * i, 2);
+          sum += static_cast<float>(s) * (f16_to_f32(dh) * ad[k]);
+        }
+        y[tok * ldy + g * kRepackRows + i] = sum;
+      }
+    }
+}
+
+}  // namespace
+
+void gemm_q4_0_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy) {
+  gemm_r16<true>(w, a, g0, g1, y, ldy);
+}
+void gemm_q8_0_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy) {
+  gemm_r16<false>(w, a, g0, g1, y, ldy);
+}
+
+}  // namespace lowbit::ref

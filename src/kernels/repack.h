@@ -1,0 +1,71 @@
+// Row-interleaved repacking at load (the file on disk is unchanged): a weight matrix in a block
+// format is rearranged so that one SIMD register holds the same 4 columns of 16 rows, which an
+// integer multiply-add instruction (VNNI vpdpbusd: 16 lanes x 4 u8*s8 products) consumes
+// against 4 activation bytes broadcast to all lanes. One pass over a block then yields 16 row
+// sums at once, the activation block is loaded once per 16 rows instead of once per row, and a
+// prompt tile of several tokens reuses the unpacked weights from registers (the idea of
+// ik_llama.cpp's _R8 / llama.cpp's repack types; this layout is lowbit's own).
+//
+// Layout "R16" of a 32-element block format, per group of 16 rows and block k:
+//   16 x fp16 scales (row r's d), then n_chunks chunks of 64 bytes; chunk c holds, for rows
+//   r = 0..15, the 4 code bytes 4c..4c+3 of row r's block (bytes as the source format stores them).
+//   Q4_0_R16: 4 chunks (the 16 nibble bytes; low nibble = element j, high = element j+16);
+//             codes are unsigned 0..15 with offset 8.     288 bytes per 16 x 32 weights.
+//   Q8_0_R16: 8 chunks of (int8 code + 128) as unsigned bytes; offset 128.  544 bytes.
+// Both decode as  w = d * (u - offset)  and match ggml's Q4_0 / Q8_0 values exactly.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "formats/registry.h"
+#include "kernels/act_q8.h"
+#include "kernels/cpu_features.h"
+
+namespace lowbit {
+
+struct QMatrix;
+
+enum class RepackKind : uint8_t { Q4_0_R16, Q8_0_R16 };
+inline constexpr int kRepackRows = 16;
+
+struct RepackedMatrix;
+
+// y[t * ldy + r] = dot(activation row t, weight row r) for rows in [16*g0, 16*g1) and all
+// activation rows of a; no bias.
+using RepackedGemmFn = void (*)(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y,
+                                int64_t ldy);
+
+struct RepackTraits {
+  RepackKind kind;
+  FormatId from;        // the source block format
+  int n_chunks;         // 64-byte code chunks per (16 rows, block)
+  int offset;           // w = d * (u - offset)
+  RepackedGemmFn ref;   // scalar reference (kernels/ref/gemm_r16_ref.cpp)
+  RepackedGemmFn (*for_isa)(Isa);  // the best kernel up to an ISA (falls back to ref)
+
+  int group_block_bytes() const { return 32 + 64 * n_chunks; }
+};
+
+struct RepackedMatrix {
+  const RepackTraits* traits = nullptr;
+  int64_t n_rows = 0, n_cols = 0;
+  std::vector<uint8_t> bytes;  // n_rows/16 groups x n_cols/32 blocks x group_block_bytes
+
+  int64_t n_groups() const { return n_rows / kRepackRows; }
+  int64_t n_blocks() const { return n_cols / 32; }
+  const uint8_t* group(int64_t g) const {
+    return bytes.data() + static_cast<size_t>(g * n_blocks()) * traits->group_block_bytes();
+  }
+};
+
+// The repack traits for a format, or nullptr if it has none.
+const RepackTraits* find_repack(FormatId from);
+// A repacked copy of m (rows a multiple of 16), or nullptr if its format has no repack or its
+// shape does not fit. m is unchanged.
+std::unique_ptr<RepackedMatrix> repack(const QMatrix& m);
+// Row r of a repacked matrix decoded to f32 (tests, and the exactness check).
+void repacked_row_f32(const RepackedMatrix& w, int64_t r, float* out);
+
+}  // namespace lowbit

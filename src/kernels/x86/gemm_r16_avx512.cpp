@@ -1,0 +1,121 @@
+// AVX-512 VNNI kernels on R16-repacked weights (kernels/repack.h). One vpdpbusd multiplies the
+// 4 code bytes of 16 rows (one 64-byte chunk) by 4 activation bytes broadcast to all lanes, so
+// a 32-element block of 16 rows costs 8 instructions per activation row, and a tile of up to 4
+// activation rows reuses the unpacked chunks from registers (the prompt path). Integer sums are
+// exact and equal the scalar reference (kernels/ref/gemm_r16_ref.cpp); only the float
+// accumulation order differs.
+//
+// Q4_0: the high nibbles are used in place as (byte & 0xF0) = 16 * code, and the sum is shifted
+// right by 4 afterwards (exact: it is a multiple of 16), which saves a shift per chunk.
+// GCC 12 warns inside its own AVX-512 headers (the _mm512_undefined_* pass-through operands).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/repack.h"
+
+namespace lowbit {
+namespace {
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+template <int T>
+void tile_q4_0(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0, float* y, int64_t ldy) {
+  const int gbb = w.traits->group_block_bytes();
+  const uint8_t* p = w.group(g);
+  const __m512i m_lo = _mm512_set1_epi8(0x0F), m_hi = _mm512_set1_epi8(static_cast<char>(0xF0));
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const int8_t* aq[T];
+  const float* ad[T];
+  const int32_t* as[T];
+  for (int t = 0; t < T; ++t) {
+    aq[t] = a.row_qs(tok0 + t);
+    ad[t] = a.row_d(tok0 + t);
+    as[t] = a.row_sum(tok0 + t);
+  }
+  const int64_t nb = w.n_blocks();
+  for (int64_t k = 0; k < nb; ++k, p += gbb) {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    __m512i lo[4], hi[4];
+    for (int c = 0; c < 4; ++c) {
+      const __m512i v = _mm512_loadu_si512(p + 32 + 64 * c);
+      lo[c] = _mm512_and_si512(v, m_lo);
+      hi[c] = _mm512_and_si512(v, m_hi);
+    }
+    for (int t = 0; t < T; ++t) {
+      const int8_t* q = aq[t] + 32 * k;
+      __m512i sl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], bcast4(q));
+      __m512i sh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], bcast4(q + 16));
+      for (int c = 1; c < 4; ++c) {
+        sl = _mm512_dpbusd_epi32(sl, lo[c], bcast4(q + 4 * c));
+        sh = _mm512_dpbusd_epi32(sh, hi[c], bcast4(q + 16 + 4 * c));
+      }
+      const __m512i s = _mm512_sub_epi32(_mm512_add_epi32(sl, _mm512_srai_epi32(sh, 4)),
+                                         _mm512_set1_epi32(8 * as[t][k]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(ad[t][k])), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + (tok0 + t) * ldy + g * kRepackRows, acc[t]);
+}
+
+template <int T>
+void tile_q8_0(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0, float* y, int64_t ldy) {
+  const int gbb = w.traits->group_block_bytes();
+  const uint8_t* p = w.group(g);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const int64_t nb = w.n_blocks();
+  for (int64_t k = 0; k < nb; ++k, p += gbb) {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    __m512i u[8];
+    for (int c = 0; c < 8; ++c) u[c] = _mm512_loadu_si512(p + 32 + 64 * c);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* q = a.row_qs(tok0 + t) + 32 * k;
+      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[0], bcast4(q));
+      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[1], bcast4(q + 4));
+      for (int c = 2; c < 8; c += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, u[c], bcast4(q + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, u[c + 1], bcast4(q + 4 * c + 4));
+      }
+      const __m512i s = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(128 * a.row_sum(tok0 + t)[k]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(a.row_d(tok0 + t)[k])), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + (tok0 + t) * ldy + g * kRepackRows, acc[t]);
+}
+
+// Token chunks of 64 keep the activations in L2 while every row group of the range passes
+// over them; within a chunk, tiles of 4 tokens share the unpacked weights.
+template <void (*Tile1)(const RepackedMatrix&, const ActQ8&, int64_t, int64_t, float*, int64_t),
+          void (*Tile2)(const RepackedMatrix&, const ActQ8&, int64_t, int64_t, float*, int64_t),
+          void (*Tile3)(const RepackedMatrix&, const ActQ8&, int64_t, int64_t, float*, int64_t),
+          void (*Tile4)(const RepackedMatrix&, const ActQ8&, int64_t, int64_t, float*, int64_t)>
+void gemm(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy) {
+  constexpr int64_t kChunk = 64;
+  for (int64_t c0 = 0; c0 < a.n_rows; c0 += kChunk) {
+    const int64_t c1 = std::min(a.n_rows, c0 + kChunk);
+    for (int64_t g = g0; g < g1; ++g) {
+      int64_t t = c0;
+      for (; t + 4 <= c1; t += 4) Tile4(w, a, g, t, y, ldy);
+      switch (c1 - t) {
+        case 3: Tile3(w, a, g, t, y, ldy); break;
+        case 2: Tile2(w, a, g, t, y, ldy); break;
+        case 1: Tile1(w, a, g, t, y, ldy); break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+RepackedGemmFn gemm_q4_0_r16_avx512() { return gemm<tile_q4_0<1>, tile_q4_0<2>, tile_q4_0<3>, tile_q4_0<4>>; }
+RepackedGemmFn gemm_q8_0_r16_avx512() { return gemm<tile_q8_0<1>, tile_q8_0<2>, tile_q8_0<3>, tile_q8_0<4>>; }
+
+}  // namespace lowbit
