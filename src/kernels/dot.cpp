@@ -13,6 +13,7 @@ const DotKernel* find_dot_kernel(FormatId weight, Isa isa) {
     const std::pair<const DotKernel*, Isa> tables[] = {
         {dot_kernels_ref(), Isa::Ref},           {ref::group_int_dot_kernels_ref(), Isa::Ref},
         {dot_kernels_avx2(), Isa::Avx2},         {group_int_dot_kernels_avx2(), Isa::Avx2},
+        {dot_k_kernels_avx2(), Isa::Avx2},
         {dot_kernels_avx512(), Isa::Avx512},
     };
     std::vector<DotKernel> v;

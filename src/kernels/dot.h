@@ -32,5 +32,6 @@ const DotKernel* dot_kernels_ref();
 const DotKernel* dot_kernels_avx2();
 const DotKernel* dot_kernels_avx512();
 const DotKernel* group_int_dot_kernels_avx2();  // formats/blocks_group.h layouts
+const DotKernel* dot_k_kernels_avx2();          // K-quants (kernels/x86/dot_k_avx2.cpp)
 
 }  // namespace lowbit
