@@ -2,6 +2,7 @@
 // format that has an integer dot kernel, on each ISA this machine has, single-threaded:
 //   Gemv/FMT/ISA   one activation row (decode): bytes/s = weight bytes streamed per second
 //   Gemm/FMT/ISA   64 activation rows (a prompt chunk): GFLOP/s in the "flops" counter
+//   FMT_R16/ISA    the same on the row-interleaved repacked layout (kernels/repack.h)
 // Weights are quantized from N(0, 0.02) once per format.
 //   lowbit_bench --benchmark_filter='Gemv|Gemm'
 #include <benchmark/benchmark.h>
@@ -17,6 +18,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/dot.h"
 #include "kernels/matmul.h"
+#include "kernels/repack.h"
 
 namespace {
 
@@ -65,7 +67,37 @@ void run(benchmark::State& state, FormatId id, Isa isa, int m_rows) {
   set_active_isa(best_isa());
 }
 
+void run_repacked(benchmark::State& state, FormatId id, int m_rows) {
+  static std::map<FormatId, std::unique_ptr<QMatrix>> cache;
+  auto& m = cache[id];
+  if (!m) {
+    const QMatrix& src = weights(id);
+    m = std::make_unique<QMatrix>();
+    m->format = id;
+    m->n_rows = src.n_rows;
+    m->n_cols = src.n_cols;
+    m->repacked = repack(src);
+  }
+  set_num_threads(1);
+  const std::vector<float> x = normal(static_cast<size_t>(m_rows * kCols), 2, 1.0f);
+  std::vector<float> y(static_cast<size_t>(m_rows * kRows));
+  for (auto _ : state) {
+    matmul(*m, x.data(), m_rows, y.data(), nullptr);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * m->n_bytes()));
+  state.counters["flops"] = benchmark::Counter(2.0 * m_rows * kRows * kCols * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate);
+}
+
 const bool registered = [] {
+  // Row-interleaved repacked kernels (kernels/repack.h) at the best ISA.
+  for (FormatId id : {FormatId::Q4_0, FormatId::Q8_0})
+    if (const RepackTraits* t = find_repack(id); t && t->for_isa(best_isa()) != t->ref) {
+      const std::string tag = std::string(format(id).name) + "_R16/" + std::string(isa_name(best_isa()));
+      benchmark::RegisterBenchmark(("Gemv/" + tag).c_str(), run_repacked, id, 1)->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("Gemm/" + tag).c_str(), run_repacked, id, 64)->Unit(benchmark::kMillisecond);
+    }
   for (FormatId id : dot_kernel_formats())
     for (Isa isa : {Isa::Ref, Isa::Avx2, Isa::Avx512}) {
       if (isa > best_isa()) continue;
