@@ -13,6 +13,12 @@
 //             codes are unsigned 0..15 with offset 8.     288 bytes per 16 x 32 weights.
 //   Q8_0_R16: 8 chunks of (int8 code + 128) as unsigned bytes; offset 128.  544 bytes.
 // Both decode as  w = d * (u - offset)  and match ggml's Q4_0 / Q8_0 values exactly.
+//
+// Q4_K_R16, per group of 16 rows and 256-element super-block (2368 bytes, 148 per row):
+//   16 x fp16 d, 16 x fp16 dmin, sc[8][16] and mn[8][16] (the 6-bit sub-block scales and mins,
+//   unpacked to bytes, sub-block-major), then for each 64-element pair c = 0..3 eight chunks of
+//   64 bytes: chunk q holds, for rows r = 0..15, bytes 32c+4q..32c+4q+3 of row r's qs (low
+//   nibble: sub-block 2c, high nibble: sub-block 2c+1).  w = d*sc*q - dmin*mn, as ggml decodes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +33,7 @@ namespace lowbit {
 
 struct QMatrix;
 
-enum class RepackKind : uint8_t { Q4_0_R16, Q8_0_R16 };
+enum class RepackKind : uint8_t { Q4_0_R16, Q8_0_R16, Q4_K_R16 };
 inline constexpr int kRepackRows = 16;
 
 struct RepackedMatrix;
@@ -40,21 +46,27 @@ using RepackedGemmFn = void (*)(const RepackedMatrix& w, const ActQ8& a, int64_t
 struct RepackTraits {
   RepackKind kind;
   FormatId from;        // the source block format
-  int n_chunks;         // 64-byte code chunks per (16 rows, block)
-  int offset;           // w = d * (u - offset)
+  int block_elems;      // columns per source block (32, or 256 for K-quants)
+  int gbb;              // bytes per (16 rows, block) in the repacked layout
+  int n_chunks;         // 64-byte code chunks per (16 rows, block) (32-element formats)
+  int offset;           // w = d * (u - offset) (32-element formats)
+  // The 16 source blocks of one column block (rows 16g..16g+15) -> gbb bytes.
+  void (*pack)(const RepackTraits& t, const uint8_t* const src[kRepackRows], uint8_t* out);
+  // Row i (0..15) of one repacked block -> block_elems floats, exactly the source dequantizer.
+  void (*decode)(const RepackTraits& t, const uint8_t* block, int i, float* out);
   RepackedGemmFn ref;   // scalar reference (kernels/ref/gemm_r16_ref.cpp)
   RepackedGemmFn (*for_isa)(Isa);  // the best kernel up to an ISA (falls back to ref)
 
-  int group_block_bytes() const { return 32 + 64 * n_chunks; }
+  int group_block_bytes() const { return gbb; }
 };
 
 struct RepackedMatrix {
   const RepackTraits* traits = nullptr;
   int64_t n_rows = 0, n_cols = 0;
-  std::vector<uint8_t> bytes;  // n_rows/16 groups x n_cols/32 blocks x group_block_bytes
+  std::vector<uint8_t> bytes;  // n_rows/16 groups x n_blocks x gbb
 
   int64_t n_groups() const { return n_rows / kRepackRows; }
-  int64_t n_blocks() const { return n_cols / 32; }
+  int64_t n_blocks() const { return n_cols / traits->block_elems; }
   const uint8_t* group(int64_t g) const {
     return bytes.data() + static_cast<size_t>(g * n_blocks()) * traits->group_block_bytes();
   }

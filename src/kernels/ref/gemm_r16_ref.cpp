@@ -52,4 +52,41 @@ void gemm_q8_0_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t 
   gemm_r16<false>(w, a, g0, g1, y, ldy);
 }
 
+// Q4_K_R16: per sub-block j of 32, S_j = sum q*a exact; then
+//   sum += S_j * (d*sc_j * da_j) - (dmin*mn_j) * (da_j * asum_j)
+// (w = d*sc*q - dmin*mn; the activations carry one scale da_j and code sum asum_j per 32).
+void gemm_q4_K_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy) {
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t tok = 0; tok < a.n_rows; ++tok) {
+      const int8_t* aq = a.row_qs(tok);
+      const float* ad = a.row_d(tok);
+      const int32_t* as = a.row_sum(tok);
+      for (int i = 0; i < kRepackRows; ++i) {
+        float sum = 0.0f;
+        const uint8_t* p = w.group(g);
+        for (int64_t k = 0; k < w.n_blocks(); ++k, p += w.traits->gbb) {
+          uint16_t dh, mh;
+          std::memcpy(&dh, p + 2 * i, 2);
+          std::memcpy(&mh, p + 32 + 2 * i, 2);
+          const float d = f16_to_f32(dh), dmin = f16_to_f32(mh);
+          for (int j = 0; j < 8; ++j) {
+            const int c = j / 2;
+            const bool high = j % 2;
+            int32_t s = 0;
+            for (int q = 0; q < 8; ++q)
+              for (int b = 0; b < 4; ++b) {
+                const uint8_t u = p[320 + 512 * c + 64 * q + 4 * i + b];
+                s += (high ? u >> 4 : u & 0x0F) * aq[256 * k + 32 * j + 4 * q + b];
+              }
+            const int64_t blk = 8 * k + j;
+            const float dsc = d * static_cast<float>(p[64 + 16 * j + i]);
+            const float dmn = dmin * static_cast<float>(p[192 + 16 * j + i]);
+            sum += static_cast<float>(s) * (dsc * ad[blk]) - dmn * (ad[blk] * static_cast<float>(as[blk]));
+          }
+        }
+        y[tok * ldy + g * kRepackRows + i] = sum;
+      }
+    }
+}
+
 }  // namespace lowbit::ref

@@ -23,6 +23,14 @@ inline int32_t hsum_i32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// Rows are streamed from memory once per token; prefetching a few blocks ahead keeps more
+// misses in flight than the hardware prefetcher alone (see kernels/x86/gemm_r16_avx512.cpp).
+template <typename Block>
+inline void prefetch_ahead(const Block* b) {
+  const char* p = reinterpret_cast<const char*>(b + 8);
+  for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
+}
+
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // Q4_K's 8 six-bit scales and mins from its 12 packed bytes (specs/gguf.md, get_scale_min_k4).
@@ -41,6 +49,7 @@ float dot_q4_K_q8_K(int64_t n, const void* w, const void* a) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / kQk; ++b) {
+    prefetch_ahead(x + b);
     uint8_t sc[8], mn[8];
     q4k_scales_mins(x[b].scales, sc, mn);
     // mins: sum_j mn_j * (bsums[2j] + bsums[2j+1]) with each mn_j in two int16 lanes.
@@ -69,6 +78,7 @@ float dot_q6_K_q8_K(int64_t n, const void* w, const void* a) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / kQk; ++b) {
+    prefetch_ahead(x + b);
     // The offset 32: sum_s sc_s * 32 * (sum of the 16 activation codes of sub-block s).
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales)));
     const __m256i offs = _mm256_slli_epi32(_mm256_madd_epi16(load256(y[b].bsums), sc16), 5);

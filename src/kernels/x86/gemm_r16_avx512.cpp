@@ -20,11 +20,11 @@ namespace lowbit {
 namespace {
 
 // Decode streams every weight byte from memory once; one core keeps only so many cache misses
-// in flight, so ask for the bytes kPrefetchBlocks blocks ahead (one prefetch per cache line of
+// in flight, so ask for the bytes kPrefetchBytes ahead (one prefetch per cache line of
 // the block, into L2) on top of the hardware prefetcher.
-inline constexpr int kPrefetchBlocks = 16;
+inline constexpr int kPrefetchBytes = 4608;
 inline void prefetch_ahead(const uint8_t* p, int gbb) {
-  const char* q = reinterpret_cast<const char*>(p) + kPrefetchBlocks * gbb;
+  const char* q = reinterpret_cast<const char*>(p) + kPrefetchBytes;
   for (int off = 0; off < gbb; off += 64) _mm_prefetch(q + off, _MM_HINT_T1);
 }
 
@@ -102,6 +102,57 @@ void tile_q8_0(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + (tok0 + t) * ldy + g * kRepackRows, acc[t]);
 }
 
+// Q4_K_R16 (kernels/repack.h): per 64-element pair c, the low nibbles are sub-block 2c and the
+// high nibbles (used in place as 16 * code) sub-block 2c+1; each sub-block's integer sum is
+// scaled by d*sc (weights) and the activation block's scale, and the mins enter through the
+// activation block's code sum: w.a = sum_j d*sc_j*S_j*da_j - dmin*mn_j*da_j*asum_j.
+template <int T>
+void tile_q4_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0, float* y, int64_t ldy) {
+  const int gbb = w.traits->gbb;
+  const uint8_t* p = w.group(g);
+  const __m512i m_lo = _mm512_set1_epi8(0x0F), m_hi = _mm512_set1_epi8(static_cast<char>(0xF0));
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const int64_t nb = w.n_blocks();
+  for (int64_t k = 0; k < nb; ++k, p += gbb) {
+    prefetch_ahead(p, gbb);
+    const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+    for (int c = 0; c < 4; ++c) {
+      auto scale = [&](int off, int j, __m512 v) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + off + 16 * j));
+        return _mm512_mul_ps(v, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)));
+      };
+      const __m512 dsc0 = scale(64, 2 * c, dv), dsc1 = scale(64, 2 * c + 1, dv);
+      const __m512 dmn0 = scale(192, 2 * c, mv), dmn1 = scale(192, 2 * c + 1, mv);
+      __m512i lo[8], hi[8];
+      for (int q = 0; q < 8; ++q) {
+        const __m512i v = _mm512_loadu_si512(p + 320 + 512 * c + 64 * q);
+        lo[q] = _mm512_and_si512(v, m_lo);
+        hi[q] = _mm512_and_si512(v, m_hi);
+      }
+      for (int t = 0; t < T; ++t) {
+        const int8_t* aq = a.row_qs(tok0 + t) + 256 * k + 64 * c;
+        __m512i sl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], bcast4(aq));
+        __m512i sh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], bcast4(aq + 32));
+        for (int q = 1; q < 8; ++q) {
+          sl = _mm512_dpbusd_epi32(sl, lo[q], bcast4(aq + 4 * q));
+          sh = _mm512_dpbusd_epi32(sh, hi[q], bcast4(aq + 32 + 4 * q));
+        }
+        const int64_t blk = 8 * k + 2 * c;
+        const float* ad = a.row_d(tok0 + t) + blk;
+        const int32_t* as = a.row_sum(tok0 + t) + blk;
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sl), _mm512_mul_ps(dsc0, _mm512_set1_ps(ad[0])), acc[t]);
+        acc[t] = _mm512_fnmadd_ps(dmn0, _mm512_set1_ps(ad[0] * static_cast<float>(as[0])), acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(sh, 4)), _mm512_mul_ps(dsc1, _mm512_set1_ps(ad[1])),
+                                 acc[t]);
+        acc[t] = _mm512_fnmadd_ps(dmn1, _mm512_set1_ps(ad[1] * static_cast<float>(as[1])), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + (tok0 + t) * ldy + g * kRepackRows, acc[t]);
+}
+
 // Token chunks of 64 keep the activations in L2 while every row group of the range passes
 // over them; within a chunk, tiles of 4 tokens share the unpacked weights.
 template <void (*Tile1)(const RepackedMatrix&, const ActQ8&, int64_t, int64_t, float*, int64_t),
@@ -128,5 +179,6 @@ void gemm(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float
 
 RepackedGemmFn gemm_q4_0_r16_avx512() { return gemm<tile_q4_0<1>, tile_q4_0<2>, tile_q4_0<3>, tile_q4_0<4>>; }
 RepackedGemmFn gemm_q8_0_r16_avx512() { return gemm<tile_q8_0<1>, tile_q8_0<2>, tile_q8_0<3>, tile_q8_0<4>>; }
+RepackedGemmFn gemm_q4_K_r16_avx512() { return gemm<tile_q4_K<1>, tile_q4_K<2>, tile_q4_K<3>, tile_q4_K<4>>; }
 
 }  // namespace lowbit
