@@ -6,13 +6,19 @@
 
 namespace lowbit {
 
-void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a) {
+void quantize_act_q8_avx512(const float* x, int64_t m, int64_t k, ActQ8& a);  // kernels/x86
+
+void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a, Isa isa) {
   a.n_rows = m;
   a.n_cols = k;
   const size_t n = static_cast<size_t>(m * k), nb = n / 32;
   if (a.qs.size() < n) a.qs.resize(n);
   if (a.d.size() < nb) a.d.resize(nb);
   if (a.sum.size() < nb) a.sum.resize(nb);
+  if (isa >= Isa::Avx512) {
+    quantize_act_q8_avx512(x, m, k, a);
+    return;
+  }
   for (size_t b = 0; b < nb; ++b) {
     const float* xb = x + 32 * b;
     float amax = 0.0f;

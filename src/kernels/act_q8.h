@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu_features.h"
+
 namespace lowbit {
 
 struct ActQ8 {
@@ -23,6 +25,8 @@ struct ActQ8 {
 };
 
 // Quantizes x [m x k] into a (reusing its storage; no allocation once it is large enough).
-void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a);
+// isa: the implementation (all give identical bytes); default the active one.
+void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a, Isa isa);
+inline void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a) { quantize_act_q8(x, m, k, a, active_isa()); }
 
 }  // namespace lowbit

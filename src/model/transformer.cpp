@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/vec.h"
 #include "kernels/matmul.h"
 #include "model/ops.h"
 
@@ -125,6 +126,7 @@ void Transformer::attention(int layer, int n) {
   const size_t need = static_cast<size_t>(omp_get_max_threads()) * cache_.n_slots;
   if (scores_.size() < need) scores_.resize(need);  // only if the thread count grew
   // Threads only pay off when there is real work: a fork/join costs microseconds.
+  const VecOps& vec = vec_ops();
   const double work = static_cast<double>(n_work) * (base + n) * hd;
 #pragma omp parallel for schedule(dynamic, 1) if (work > 1e5)
   for (int wi = 0; wi < n_work; ++wi) {
@@ -139,9 +141,7 @@ void Transformer::attention(int layer, int n) {
         continue;
       }
       const float* k = cache_.k_at(layer, s) + kvh * hd;
-      float dot = 0.0f;
-      for (int i = 0; i < hd; ++i) dot += q[i] * k[i];
-      scores[s] = dot * scale;
+      scores[s] = vec.dot(q, k, hd) * scale;
     }
     softmax(scores, slot + 1);
     float* out = &att_[static_cast<size_t>(t) * QD + h * hd];
@@ -150,7 +150,7 @@ void Transformer::attention(int layer, int n) {
       const float a = scores[s];
       if (a == 0.0f) continue;
       const float* v = cache_.v_at(layer, s) + kvh * hd;
-      for (int i = 0; i < hd; ++i) out[i] += a * v[i];
+      vec.axpy(a, v, out, hd);
     }
   }
 }
