@@ -15,6 +15,7 @@ void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a, Isa isa) {
   if (a.qs.size() < n) a.qs.resize(n);
   if (a.d.size() < nb) a.d.resize(nb);
   if (a.sum.size() < nb) a.sum.resize(nb);
+  if (a.sum16.size() < 2 * nb) a.sum16.resize(2 * nb);
   if (isa >= Isa::Avx512) {
     quantize_act_q8_avx512(x, m, k, a);
     return;
@@ -24,14 +25,16 @@ void quantize_act_q8(const float* x, int64_t m, int64_t k, ActQ8& a, Isa isa) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
     const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-    int32_t s = 0;
+    int32_t s[2] = {0, 0};
     for (int j = 0; j < 32; ++j) {
       const int8_t q = static_cast<int8_t>(std::roundf(xb[j] * id));
       a.qs[32 * b + j] = q;
-      s += q;
+      s[j / 16] += q;
     }
     a.d[b] = f16_to_f32(f32_to_f16(d));
-    a.sum[b] = s;
+    a.sum16[2 * b] = s[0];
+    a.sum16[2 * b + 1] = s[1];
+    a.sum[b] = s[0] + s[1];
   }
 }
 

@@ -17,11 +17,14 @@ struct ActQ8 {
   std::vector<int8_t> qs;          // [n_rows * n_cols]
   std::vector<float> d;            // [n_rows * n_cols / 32]
   std::vector<int32_t> sum;        // [n_rows * n_cols / 32]
+  std::vector<int32_t> sum16;      // [n_rows * n_cols / 16]: sums of each half block (Q6_K's
+                                   // 16-element sub-blocks have an offset of their own)
 
   int64_t n_blocks() const { return n_cols / 32; }
   const int8_t* row_qs(int64_t r) const { return qs.data() + r * n_cols; }
   const float* row_d(int64_t r) const { return d.data() + r * n_blocks(); }
   const int32_t* row_sum(int64_t r) const { return sum.data() + r * n_blocks(); }
+  const int32_t* row_sum16(int64_t r) const { return sum16.data() + r * 2 * n_blocks(); }
 };
 
 // Quantizes x [m x k] into a (reusing its storage; no allocation once it is large enough).

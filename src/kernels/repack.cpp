@@ -14,16 +14,19 @@ namespace ref {
 void gemm_q4_0_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy);
 void gemm_q8_0_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy);
 void gemm_q4_K_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy);
+void gemm_q6_K_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy);
 }  // namespace ref
 RepackedGemmFn gemm_q4_0_r16_avx512();
 RepackedGemmFn gemm_q8_0_r16_avx512();
 RepackedGemmFn gemm_q4_K_r16_avx512();
+RepackedGemmFn gemm_q6_K_r16_avx512();
 
 namespace {
 
 RepackedGemmFn q4_0_for(Isa isa) { return isa >= Isa::Avx512 ? gemm_q4_0_r16_avx512() : ref::gemm_q4_0_r16; }
 RepackedGemmFn q8_0_for(Isa isa) { return isa >= Isa::Avx512 ? gemm_q8_0_r16_avx512() : ref::gemm_q8_0_r16; }
 RepackedGemmFn q4_K_for(Isa isa) { return isa >= Isa::Avx512 ? gemm_q4_K_r16_avx512() : ref::gemm_q4_K_r16; }
+RepackedGemmFn q6_K_for(Isa isa) { return isa >= Isa::Avx512 ? gemm_q6_K_r16_avx512() : ref::gemm_q6_K_r16; }
 
 // --- 32-element legacy formats: d first, then code bytes ------------------------------------
 
@@ -98,6 +101,46 @@ void decode_q4_K(const RepackTraits&, const uint8_t* p, int i, float* out) {
   }
 }
 
+// --- Q6_K ---------------------------------------------------------------------------------
+// Layout offsets of one (16 rows, super-block) group block.
+constexpr int kQ6Sc = 32, kQ6Ql = 32 + 256, kQ6Qh = 32 + 256 + 2048;
+
+void pack_q6_K(const RepackTraits&, const uint8_t* const src[kRepackRows], uint8_t* out) {
+  for (int i = 0; i < kRepackRows; ++i) {
+    const auto* b = reinterpret_cast<const kq::BlockQ6K*>(src[i]);
+    std::memcpy(out + 2 * i, &b->d, 2);
+    for (int s = 0; s < 16; ++s) out[kQ6Sc + 16 * s + i] = static_cast<uint8_t>(b->scales[s]);
+    for (int h = 0; h < 2; ++h)
+      for (int q = 0; q < 8; ++q) {
+        for (int p = 0; p < 2; ++p)
+          std::memcpy(out + kQ6Ql + 1024 * h + 512 * p + 64 * q + 4 * i, b->ql + 64 * h + 32 * p + 4 * q, 4);
+        std::memcpy(out + kQ6Qh + 512 * h + 64 * q + 4 * i, b->qh + 32 * h + 4 * q, 4);
+      }
+  }
+}
+
+// Code of row i, half h, group g (0..3), element l (0..31) of a Q6_K_R16 block (0..63).
+inline int q6_code(const uint8_t* p, int i, int h, int g, int l) {
+  const int q = l / 4, b = l % 4;
+  const uint8_t ql = p[kQ6Ql + 1024 * h + 512 * (g % 2) + 64 * q + 4 * i + b];
+  const uint8_t qh = p[kQ6Qh + 512 * h + 64 * q + 4 * i + b];
+  return ((g < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * g)) & 3) << 4));
+}
+
+void decode_q6_K(const RepackTraits&, const uint8_t* p, int i, float* out) {
+  uint16_t dh;
+  std::memcpy(&dh, p + 2 * i, 2);
+  const float d = f16_to_f32(dh);
+  for (int h = 0; h < 2; ++h)
+    for (int g = 0; g < 4; ++g)
+      for (int l = 0; l < 32; ++l) {
+        const int e = 128 * h + 32 * g + l;
+        // ggml's dequantize_row_q6_K: y = d * sc * (q - 32).
+        const float sc = static_cast<float>(static_cast<int8_t>(p[kQ6Sc + 16 * (e / 16) + i]));
+        out[e] = d * sc * static_cast<float>(q6_code(p, i, h, g, l) - 32);
+      }
+}
+
 const RepackTraits kRepacks[] = {
     {RepackKind::Q4_0_R16, FormatId::Q4_0, 32, 32 + 64 * 4, 4, 8, pack_legacy, decode_legacy, ref::gemm_q4_0_r16,
      q4_0_for},
@@ -105,6 +148,8 @@ const RepackTraits kRepacks[] = {
      q8_0_for},
     {RepackKind::Q4_K_R16, FormatId::Q4_K, 256, 320 + 4 * 512, 0, 0, pack_q4_K, decode_q4_K, ref::gemm_q4_K_r16,
      q4_K_for},
+    {RepackKind::Q6_K_R16, FormatId::Q6_K, 256, 32 + 256 + 2048 + 1024, 0, 0, pack_q6_K, decode_q6_K,
+     ref::gemm_q6_K_r16, q6_K_for},
 };
 
 }  // namespace

@@ -19,6 +19,12 @@
 //   unpacked to bytes, sub-block-major), then for each 64-element pair c = 0..3 eight chunks of
 //   64 bytes: chunk q holds, for rows r = 0..15, bytes 32c+4q..32c+4q+3 of row r's qs (low
 //   nibble: sub-block 2c, high nibble: sub-block 2c+1).  w = d*sc*q - dmin*mn, as ggml decodes.
+//
+// Q6_K_R16, per group of 16 rows and super-block (3360 bytes, 210 per row, as Q6_K): 16 x fp16 d,
+//   sc[16][16] (int8 scales, sub-block-major), then ql chunks [half h][pair p][q = 0..7] (row r's
+//   ql bytes 64h+32p+4q..+3) and qh chunks [h][q] (row r's qh bytes 32h+4q..+3). Group g of
+//   half h takes the low (g < 2) or high nibble of pair g % 2 and qh bits 2g..2g+1 as bits 4..5:
+//   the 6-bit code of element 128h + 32g + 4q + b.  w = d * sc * (code - 32), as ggml decodes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +39,7 @@ namespace lowbit {
 
 struct QMatrix;
 
-enum class RepackKind : uint8_t { Q4_0_R16, Q8_0_R16, Q4_K_R16 };
+enum class RepackKind : uint8_t { Q4_0_R16, Q8_0_R16, Q4_K_R16, Q6_K_R16 };
 inline constexpr int kRepackRows = 16;
 
 struct RepackedMatrix;

@@ -140,7 +140,7 @@ TEST_P(RepackTest, SimdKernelsMatchTheScalarOne) {
           float wmax = 0, amax = 0;
           for (float v : wd) wmax = std::max(wmax, std::fabs(v));
           for (float v : x) amax = std::max(amax, std::fabs(v));
-          const double term_tol = f == FormatId::Q4_K ? 1e-7 * wmax * amax * static_cast<double>(cols) : 0.0;
+          const double term_tol = f == FormatId::Q4_K || f == FormatId::Q6_K ? 1e-7 * wmax * amax * static_cast<double>(cols) : 0.0;
           for (int64_t i = 0; i < tokens * rows; ++i) {
             const double tol = 1e-5 * (std::fabs(want[i]) + 1.0) + 1e-3 * std::fabs(want[i]) + term_tol;
             ASSERT_NEAR(got[i], want[i], tol) << isa_name(isa) << " " << wk << "/" << ak << " tokens " << tokens
@@ -198,7 +198,7 @@ TEST(Repack, ShapesThatDoNotFitAreLeftAlone) {
   EXPECT_EQ(repack(k), nullptr);
 }
 
-INSTANTIATE_TEST_SUITE_P(R16, RepackTest, ::testing::Values(FormatId::Q4_0, FormatId::Q8_0, FormatId::Q4_K),
+INSTANTIATE_TEST_SUITE_P(R16, RepackTest, ::testing::Values(FormatId::Q4_0, FormatId::Q8_0, FormatId::Q4_K, FormatId::Q6_K),
                          [](const auto& info) { return std::string(format(info.param).name); });
 
 }  // namespace

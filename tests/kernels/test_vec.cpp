@@ -50,6 +50,8 @@ TEST(ActQ8, EveryIsaGivesTheScalarBytes) {
         for (size_t b = 0; b < nb; ++b) {
           ASSERT_EQ(got.d[b], want.d[b]) << kind << " block " << b;
           ASSERT_EQ(got.sum[b], want.sum[b]) << kind << " block " << b;
+          ASSERT_EQ(got.sum16[2 * b], want.sum16[2 * b]) << kind << " block " << b;
+          ASSERT_EQ(got.sum16[2 * b + 1], want.sum16[2 * b + 1]) << kind << " block " << b;
         }
         ++n_checked;
       }

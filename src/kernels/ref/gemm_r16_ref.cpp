@@ -89,4 +89,41 @@ void gemm_q4_K_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t 
     }
 }
 
+// Q6_K_R16: per 16-element sub-block s, S_s = sum code*a exact and A_s the activation code sum;
+//   sum += (S_s - 32*A_s) * (d*sc_s * da)   (da: the scale of the 32-element activation block).
+void gemm_q6_K_r16(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float* y, int64_t ldy) {
+  constexpr int kSc = 32, kQl = 32 + 256, kQh = 32 + 256 + 2048;
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t tok = 0; tok < a.n_rows; ++tok) {
+      const int8_t* aq = a.row_qs(tok);
+      const float* ad = a.row_d(tok);
+      const int32_t* as16 = a.row_sum16(tok);
+      for (int i = 0; i < kRepackRows; ++i) {
+        float sum = 0.0f;
+        const uint8_t* p = w.group(g);
+        for (int64_t k = 0; k < w.n_blocks(); ++k, p += w.traits->gbb) {
+          uint16_t dh;
+          std::memcpy(&dh, p + 2 * i, 2);
+          const float d = f16_to_f32(dh);
+          for (int s = 0; s < 16; ++s) {
+            const int h = s / 8, gr = (s % 8) / 2;
+            int32_t acc = 0;
+            for (int l = 16 * (s % 2); l < 16 * (s % 2) + 16; ++l) {
+              const int q = l / 4, b = l % 4;
+              const uint8_t ql = p[kQl + 1024 * h + 512 * (gr % 2) + 64 * q + 4 * i + b];
+              const uint8_t qh = p[kQh + 512 * h + 64 * q + 4 * i + b];
+              const int code = (gr < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * gr)) & 3) << 4);
+              acc += code * aq[256 * k + 16 * s + (l % 16)];
+            }
+            const int64_t s_glob = 16 * k + s;
+            acc -= 32 * as16[s_glob];
+            const float dsc = d * static_cast<float>(static_cast<int8_t>(p[kSc + 16 * s + i]));
+            sum += static_cast<float>(acc) * (dsc * ad[s_glob / 2]);
+          }
+        }
+        y[tok * ldy + g * kRepackRows + i] = sum;
+      }
+    }
+}
+
 }  // namespace lowbit::ref

@@ -32,7 +32,9 @@ void quantize_act_q8_avx512(const float* x, int64_t m, int64_t k, ActQ8& a) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(a.qs.data() + 32 * b), _mm512_cvtepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(a.qs.data() + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
     a.d[b] = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
-    a.sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    a.sum16[2 * b] = _mm512_reduce_add_epi32(q0);
+    a.sum16[2 * b + 1] = _mm512_reduce_add_epi32(q1);
+    a.sum[b] = a.sum16[2 * b] + a.sum16[2 * b + 1];
   }
 }
 

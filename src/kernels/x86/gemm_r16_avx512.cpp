@@ -153,6 +153,58 @@ void tile_q4_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + (tok0 + t) * ldy + g * kRepackRows, acc[t]);
 }
 
+// Q6_K_R16 (kernels/repack.h): per half h and each run of 4 chunks q (16 elements of each of
+// the 4 groups: one 16-element sub-block per group), the 6-bit codes are rebuilt from the ql
+// nibble and the 2 qh bits, multiplied with vpdpbusd, and each sub-block's sum takes its
+// offset (32 x the activation half-block's code sum) and its scale d*sc.
+template <int T>
+void tile_q6_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0, float* y, int64_t ldy) {
+  constexpr int kSc = 32, kQl = 32 + 256, kQh = 32 + 256 + 2048;
+  const int gbb = w.traits->gbb;
+  const uint8_t* p = w.group(g);
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const int64_t nb = w.n_blocks();
+  for (int64_t k = 0; k < nb; ++k, p += gbb) {
+    prefetch_ahead(p, gbb);
+    const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    for (int h = 0; h < 2; ++h)
+      for (int half = 0; half < 2; ++half) {  // q = 4*half .. 4*half+3: sub-blocks 8h + 2gr + half
+        __m512i c[4][4];  // [q][group]
+        for (int j = 0; j < 4; ++j) {
+          const int q = 4 * half + j;
+          const __m512i l0 = _mm512_loadu_si512(p + kQl + 1024 * h + 64 * q);
+          const __m512i l1 = _mm512_loadu_si512(p + kQl + 1024 * h + 512 + 64 * q);
+          const __m512i hb = _mm512_loadu_si512(p + kQh + 512 * h + 64 * q);
+          c[j][0] = _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_slli_epi16(hb, 4), m30));
+          c[j][1] = _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_slli_epi16(hb, 2), m30));
+          c[j][2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4), _mm512_and_si512(hb, m30));
+          c[j][3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
+                                    _mm512_and_si512(_mm512_srli_epi16(hb, 2), m30));
+        }
+        __m512 dsc[4];
+        for (int gr = 0; gr < 4; ++gr) {
+          const int s = 8 * h + 2 * gr + half;
+          const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kSc + 16 * s));
+          dsc[gr] = _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
+        }
+        for (int t = 0; t < T; ++t) {
+          const int8_t* aq = a.row_qs(tok0 + t) + 256 * k + 128 * h + 16 * half;
+          const float* ad = a.row_d(tok0 + t) + 8 * k + 4 * h;
+          const int32_t* as16 = a.row_sum16(tok0 + t) + 16 * k + 8 * h + half;
+          for (int gr = 0; gr < 4; ++gr) {
+            __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c[0][gr], bcast4(aq + 32 * gr));
+            for (int j = 1; j < 4; ++j) s = _mm512_dpbusd_epi32(s, c[j][gr], bcast4(aq + 32 * gr + 4 * j));
+            s = _mm512_sub_epi32(s, _mm512_set1_epi32(32 * as16[2 * gr]));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dsc[gr], _mm512_set1_ps(ad[gr])), acc[t]);
+          }
+        }
+      }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + (tok0 + t) * ldy + g * kRepackRows, acc[t]);
+}
+
 // Token chunks of 64 keep the activations in L2 while every row group of the range passes
 // over them; within a chunk, tiles of 4 tokens share the unpacked weights.
 template <void (*Tile1)(const RepackedMatrix&, const ActQ8&, int64_t, int64_t, float*, int64_t),
@@ -180,5 +232,6 @@ void gemm(const RepackedMatrix& w, const ActQ8& a, int64_t g0, int64_t g1, float
 RepackedGemmFn gemm_q4_0_r16_avx512() { return gemm<tile_q4_0<1>, tile_q4_0<2>, tile_q4_0<3>, tile_q4_0<4>>; }
 RepackedGemmFn gemm_q8_0_r16_avx512() { return gemm<tile_q8_0<1>, tile_q8_0<2>, tile_q8_0<3>, tile_q8_0<4>>; }
 RepackedGemmFn gemm_q4_K_r16_avx512() { return gemm<tile_q4_K<1>, tile_q4_K<2>, tile_q4_K<3>, tile_q4_K<4>>; }
+RepackedGemmFn gemm_q6_K_r16_avx512() { return gemm<tile_q6_K<1>, tile_q6_K<2>, tile_q6_K<3>, tile_q6_K<4>>; }
 
 }  // namespace lowbit
