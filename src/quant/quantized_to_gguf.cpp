@@ -78,6 +78,26 @@ void set_file_type(GgufWriter& w, const ConvertResult& r) {
   if (mix && mix->default_type == top->first) w.set_u32("general.file_type", static_cast<uint32_t>(mix->file_type));
 }
 
+// Decoded to f32 (the checkpoint's formula) and quantized with the registry's reference
+// quantizer, as llama-quantize would quantize that f32 tensor.
+std::vector<uint8_t> requantized(const QuantizedLinear& q, const FormatTraits& type) {
+  std::vector<float> w(static_cast<size_t>(q.n_out * q.n_in));
+  q.dequantize(w.data());
+  std::vector<uint8_t> bytes(type.row_bytes(q.n_in) * static_cast<size_t>(q.n_out));
+  quantize_rows(type.id, w.data(), bytes.data(), q.n_out, q.n_in);
+  return bytes;
+}
+
+std::string refusal_message(const std::string& module, const ConvertTensor& p, const ExactGgufType& e,
+                            const QuantizedLinear& q) {
+  const std::string widen_hint =
+      e.widens ? fmt::format("--widen (exact as {}, {} bits per weight) or ", format(e.wide_type).name,
+                             format(e.wide_type).bits_per_weight())
+               : "";
+  return fmt::format("{} ({}, {}) has no exact GGUF type: {}; use {}--requantize {} (lossy)", module, p.name, p.source,
+                     e.why_not, widen_hint, suggested_requantize_type(q));
+}
+
 struct Converter {
   const std::string& in_dir;
   const ConvertOptions& opts;
@@ -86,7 +106,17 @@ struct Converter {
   ModelSource& src;
   ConvertResult& r;
 
-  // One packed linear: exact, requantized, or refused. Appends to src.tensors and r.plan.
+  // Errors of the packers (which name no file) as errors of this input and module.
+  template <class F>
+  std::vector<uint8_t> guarded(const std::string& module, F&& make) const {
+    try {
+      return make();
+    } catch (const Error& err) {
+      fail(in_dir, module + ": " + err.detail());
+    }
+  }
+
+  // One packed linear: exact, widened, requantized, or refused. Appends to src.tensors and r.plan.
   void add_packed(const std::string& module, const std::array<int64_t, 2>& shape) {
     const auto [n_out, n_in] = shape;
     const std::optional<QuantizedLinear> q = qm.linear(module, n_out, n_in);
@@ -103,7 +133,7 @@ struct Converter {
       p.how = e.exact ? ConvertHow::Exact : ConvertHow::Widen;
       p.type = e.exact ? e.type : e.wide_type;
       p.why_not = e.why_not;
-      if (!opts.dry_run) bytes = pack_exact_gguf(*q, p.type);
+      if (!opts.dry_run) bytes = guarded(module, [&] { return pack_exact_gguf(*q, p.type); });
     } else if (requantize) {
       p.how = ConvertHow::Requantize;
       p.type = requantize->id;
@@ -112,24 +142,9 @@ struct Converter {
         fail(in_dir, fmt::format("{} ({}): n_in {} is not a multiple of {}'s block of {}; pick a type with smaller "
                                  "blocks (Q8_0, Q4_1, F16)",
                                  module, p.name, n_in, requantize->name, requantize->block_elems));
-      if (!opts.dry_run) {
-        std::vector<float> w(static_cast<size_t>(n_out * n_in));
-        q->dequantize(w.data());
-        bytes.resize(requantize->row_bytes(n_in) * static_cast<size_t>(n_out));
-        try {
-          quantize_rows(requantize->id, w.data(), bytes.data(), n_out, n_in);
-        } catch (const Error& err) {
-          fail(in_dir, module + ": " + err.detail());
-        }
-      }
+      if (!opts.dry_run) bytes = guarded(module, [&] { return requantized(*q, *requantize); });
     } else {
-      const std::string widen_hint =
-          e.widens ? fmt::format("--widen (exact as {}, {} bits per weight) or ", format(e.wide_type).name,
-                                 format(e.wide_type).bits_per_weight())
-                   : "";
-      const std::string msg =
-          fmt::format("{} ({}, {}) has no exact GGUF type: {}; use {}--requantize {} (lossy)", module, p.name, p.source,
-                      e.why_not, widen_hint, suggested_requantize_type(*q));
+      const std::string msg = refusal_message(module, p, e, *q);
       if (!opts.dry_run) fail(in_dir, msg);
       p.how = ConvertHow::Refuse;
       p.why_not = e.why_not;
