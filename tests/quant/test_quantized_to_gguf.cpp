@@ -311,6 +311,9 @@ TEST(ConvertQuantized, CliBadInputIsOneLineAndNoFile) {
   EXPECT_NE(r.out.find("0 linears exact, 0 widened (exact, more bits), 20 requantized (lossy)"), std::string::npos)
       << r.out;
   EXPECT_TRUE(fs::exists(out));
+  r = test::run_command(test::lowbit_bin() + " convert " + asym + " --requantize Q8_0 --quiet -o " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "");
   // The float path points quantized folders here.
   r = test::run_command(test::lowbit_bin() + " quantize " + asym + " --to gguf:Q8_0 -o " + tmp.file("y.gguf"));
   EXPECT_NE(r.out.find("lowbit convert"), std::string::npos) << r.out;
