@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "model/gguf_loader.h"
+#include "quant/quantized_source.h"
 
 namespace lowbit {
 
@@ -25,7 +26,12 @@ std::unique_ptr<ModelSource> gguf_model_source(const std::string& path) {
 
 std::unique_ptr<ModelSource> open_model_source(const std::string& path) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return hf_model_source(path);
+  if (fs::is_directory(path, ec)) {
+    if (hf_dir_is_quantized(path))  // packed linears are not float tensors this path reads
+      fail(path, "is a quantized checkpoint (config.json has quantization_config); turn it into GGUF with "
+                 "lowbit convert");
+    return hf_model_source(path);
+  }
   if (!fs::exists(path, ec)) fail(path, "no such file or directory");
   if (is_gguf_path(path)) return gguf_model_source(path);
   const fs::path p(path);

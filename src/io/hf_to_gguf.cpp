@@ -10,7 +10,7 @@
 
 #include "core/convert.h"
 #include "core/error.h"
-#include "io/gguf_source.h"
+#include "io/hf_to_gguf.h"
 #include "io/gguf_types.h"
 #include "io/hf_config.h"
 #include "io/safetensors.h"
@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // HF name -> GGUF name (specs/gguf.md §2.1); "" for tensors the converter drops.
-std::string gguf_name(const std::string& hf, const std::string& dir) {
+std::string gguf_name_of(const std::string& hf, const std::string& dir) {
   if (hf == "model.embed_tokens.weight") return "token_embd.weight";
   if (hf == "model.norm.weight") return "output_norm.weight";
   if (hf == "lm_head.weight") return "output.weight";
@@ -126,56 +126,77 @@ void add_llama_metadata(const ModelConfig& c, const std::string& dir, std::vecto
 
 }  // namespace
 
-std::unique_ptr<ModelSource> hf_model_source(const std::string& dir) {
-  const ModelConfig c = load_hf_config(dir);
+std::string hf_gguf_name(const std::string& hf_name, const std::string& dir) { return gguf_name_of(hf_name, dir); }
+
+int hf_gguf_permute_heads(const std::string& name, const ModelConfig& c) {
+  if (name.find(".attn_q.") != std::string::npos) return c.n_heads;
+  if (name.find(".attn_k.") != std::string::npos) return c.n_kv_heads;
+  return 0;
+}
+
+std::vector<uint8_t> permute_qk_rows(const uint8_t* src, int64_t n_rows, size_t row_bytes, int n_heads,
+                                     const std::string& name, const std::string& dir) {
+  return permute_rows(src, n_rows, row_bytes, n_heads, name, dir);
+}
+
+void check_hf_gguf_config(const ModelConfig& c, const std::string& dir) {
   if (c.arch != Arch::Llama && c.arch != Arch::Mistral)
     fail(dir, "HF -> GGUF conversion supports LlamaForCausalLM and MistralForCausalLM; this is " + c.architecture);
   if (c.n_heads <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0 || c.n_layers <= 0 || c.vocab_size <= 0)
     fail(dir, "inconsistent model sizes in config.json");
+}
+
+std::unique_ptr<ModelSource> hf_gguf_skeleton(const std::string& dir, const ModelConfig& c) {
+  check_hf_gguf_config(c, dir);
   auto s = std::make_unique<ModelSource>();
   s->path = dir;
   s->from_hf = true;
   add_llama_metadata(c, dir, s->metadata);
   add_sentencepiece_vocab(dir, c.vocab_size, s->metadata);
-  s->safetensors = SafetensorsModel::open(dir);
-
   if (c.rope_scaling.type == RopeScaling::Type::Llama3) {
     const std::vector<float> f = llama3_rope_factors(c);
     auto& buf = s->owned.emplace_back(f.size() * sizeof(float));
     std::memcpy(buf.data(), f.data(), buf.size());
     s->tensors.push_back({"rope_freqs.weight", {static_cast<int64_t>(f.size())}, kGgmlTypeF32, buf.data(), buf.size()});
   }
-  for (const SafetensorsTensor* t : s->safetensors->tensors()) {
-    const std::string name = gguf_name(t->name, dir);
-    if (name.empty()) continue;
-    SourceTensor out;
-    out.name = name;
-    for (auto it = t->shape.rbegin(); it != t->shape.rend(); ++it) out.ne.push_back(*it);  // ggml order
-    if (out.ne.empty()) out.ne.push_back(1);
-    out.ggml_type = ggml_type_of(t->dtype, t->name, dir);
-    out.data = t->data;
-    out.n_bytes = t->n_bytes;
-    const int64_t n_rows = t->shape.empty() ? 1 : t->shape[0];
-    const bool is_q = name.find(".attn_q.") != std::string::npos, is_k = name.find(".attn_k.") != std::string::npos;
-    if (is_q || is_k) {
-      const size_t row_bytes = n_rows > 0 ? t->n_bytes / static_cast<size_t>(n_rows) : 0;
-      auto& buf = s->owned.emplace_back(permute_rows(t->data, n_rows, row_bytes, is_q ? c.n_heads : c.n_kv_heads,
-                                                     t->name, dir));
-      out.data = buf.data();
-    }
-    // 1-D tensors and norms are F32 in every converter output (specs/gguf.md §2.1).
-    const bool one_d = t->shape.size() <= 1;
-    const bool is_norm = name.size() >= 12 && name.compare(name.size() - 12, 12, "_norm.weight") == 0;
-    if ((one_d || is_norm) && out.ggml_type != kGgmlTypeF32) {
-      const size_t n = static_cast<size_t>(t->view().n_elems());
-      auto& buf = s->owned.emplace_back(n * sizeof(float));
-      convert_to_f32(t->dtype, out.data, reinterpret_cast<float*>(buf.data()), n);
-      out.data = buf.data();
-      out.n_bytes = buf.size();
-      out.ggml_type = kGgmlTypeF32;
-    }
-    s->tensors.push_back(std::move(out));
+  return s;
+}
+
+void add_hf_float_tensor(ModelSource& s, const SafetensorsTensor& t, const ModelConfig& c, const std::string& dir) {
+  const std::string name = gguf_name_of(t.name, dir);
+  if (name.empty()) return;
+  SourceTensor out;
+  out.name = name;
+  for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) out.ne.push_back(*it);  // ggml order
+  if (out.ne.empty()) out.ne.push_back(1);
+  out.ggml_type = ggml_type_of(t.dtype, t.name, dir);
+  out.data = t.data;
+  out.n_bytes = t.n_bytes;
+  const int64_t n_rows = t.shape.empty() ? 1 : t.shape[0];
+  if (const int n_heads = hf_gguf_permute_heads(name, c); n_heads > 0) {
+    const size_t row_bytes = n_rows > 0 ? t.n_bytes / static_cast<size_t>(n_rows) : 0;
+    auto& buf = s.owned.emplace_back(permute_rows(t.data, n_rows, row_bytes, n_heads, t.name, dir));
+    out.data = buf.data();
   }
+  // 1-D tensors and norms are F32 in every converter output (specs/gguf.md §2.1).
+  const bool one_d = t.shape.size() <= 1;
+  const bool is_norm = name.size() >= 12 && name.compare(name.size() - 12, 12, "_norm.weight") == 0;
+  if ((one_d || is_norm) && out.ggml_type != kGgmlTypeF32) {
+    const size_t n = static_cast<size_t>(t.view().n_elems());
+    auto& buf = s.owned.emplace_back(n * sizeof(float));
+    convert_to_f32(t.dtype, out.data, reinterpret_cast<float*>(buf.data()), n);
+    out.data = buf.data();
+    out.n_bytes = buf.size();
+    out.ggml_type = kGgmlTypeF32;
+  }
+  s.tensors.push_back(std::move(out));
+}
+
+std::unique_ptr<ModelSource> hf_model_source(const std::string& dir) {
+  const ModelConfig c = load_hf_config(dir);
+  auto s = hf_gguf_skeleton(dir, c);
+  s->safetensors = SafetensorsModel::open(dir);
+  for (const SafetensorsTensor* t : s->safetensors->tensors()) add_hf_float_tensor(*s, *t, c, dir);
   return s;
 }
 

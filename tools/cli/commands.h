@@ -18,5 +18,6 @@ void register_quantize(CLI::App& app);
 void register_imatrix(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_detokenize(CLI::App& app);
+void register_convert(CLI::App& app);
 
 }  // namespace lowbit::cli

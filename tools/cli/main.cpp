@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   cli::register_imatrix(app);
   cli::register_tokenize(app);
   cli::register_detokenize(app);
+  cli::register_convert(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
