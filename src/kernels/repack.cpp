@@ -169,7 +169,7 @@ std::unique_ptr<RepackedMatrix> repack(const QMatrix& m) {
   r->n_rows = m.n_rows;
   r->n_cols = m.n_cols;
   const size_t src_block_bytes = format(m.format).block_bytes;
-  r->bytes.resize(static_cast<size_t>(r->n_groups() * r->n_blocks()) * t->gbb);
+  r->bytes = HugeBuffer(static_cast<size_t>(r->n_groups() * r->n_blocks()) * t->gbb);
 #pragma omp parallel for schedule(static) if (m.n_rows * m.n_cols > (1 << 20))
   for (int64_t g = 0; g < r->n_groups(); ++g) {
     uint8_t* out = r->bytes.data() + static_cast<size_t>(g * r->n_blocks()) * t->gbb;

@@ -31,6 +31,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/huge_buffer.h"
 #include "formats/registry.h"
 #include "kernels/act_q8.h"
 #include "kernels/cpu_features.h"
@@ -69,7 +70,7 @@ struct RepackTraits {
 struct RepackedMatrix {
   const RepackTraits* traits = nullptr;
   int64_t n_rows = 0, n_cols = 0;
-  std::vector<uint8_t> bytes;  // n_rows/16 groups x n_blocks x gbb
+  HugeBuffer bytes;  // n_rows/16 groups x n_blocks x gbb
 
   int64_t n_groups() const { return n_rows / kRepackRows; }
   int64_t n_blocks() const { return n_cols / traits->block_elems; }
