@@ -69,7 +69,10 @@ void matmul_dot(const DotKernel& dk, const QMatrix& w, const float* x, int m, fl
 // Repacked path: activations quantized once per call, then threads split the 16-row groups;
 // every thread runs the same kernel over all activation rows (decode and prompt alike).
 void matmul_repacked(const RepackedMatrix& w, const float* x, int m, float* y, const float* bias) {
-  thread_local ActQ8 act;  // grows once, reused: no allocation per token
+  // Quantized once by the calling thread; the team reads it through this reference (naming
+  // the thread_local inside the parallel region would give each worker its own, empty copy).
+  thread_local ActQ8 act_storage;  // grows once, reused: no allocation per token
+  ActQ8& act = act_storage;
   quantize_act_q8(x, m, w.n_cols, act);
   const RepackedGemmFn fn = w.traits->for_isa(active_isa());
   const int64_t n_groups = w.n_groups();

@@ -16,6 +16,7 @@
 #include "kernels/dot.h"
 #include "kernels/matmul.h"
 #include "kernels/qmatrix.h"
+#include "core/threads.h"
 #include "kernels/repack.h"
 #include "model/repack_weights.h"
 
@@ -200,6 +201,30 @@ TEST(Repack, ShapesThatDoNotFitAreLeftAlone) {
 
 INSTANTIATE_TEST_SUITE_P(R16, RepackTest, ::testing::Values(FormatId::Q4_0, FormatId::Q8_0, FormatId::Q4_K, FormatId::Q6_K),
                          [](const auto& info) { return std::string(format(info.param).name); });
+
+}  // namespace
+}  // namespace lowbit
+
+namespace lowbit {
+namespace {
+
+// The activations are quantized once by the calling thread and read by the whole team: a
+// second thread must see the same values (it once read its own, empty thread_local buffer).
+TEST(Repack, TwoThreadsGiveTheOneThreadResult) {
+  const int64_t rows = 256, cols = 512;
+  QMatrix m = quantized(FormatId::Q4_0, rows, cols, make("normal", rows * cols, 10));
+  ASSERT_TRUE(repack_matrix(m));
+  const int tokens = 3;
+  const auto x = make("normal", tokens * cols, 11);
+  std::vector<float> y1(tokens * rows), y2(tokens * rows);
+  const int before = num_threads();
+  set_num_threads(1);
+  matmul(m, x.data(), tokens, y1.data(), nullptr);
+  set_num_threads(2);
+  matmul(m, x.data(), tokens, y2.data(), nullptr);
+  set_num_threads(before);
+  EXPECT_EQ(y1, y2);
+}
 
 }  // namespace
 }  // namespace lowbit
