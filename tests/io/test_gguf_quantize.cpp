@@ -213,7 +213,7 @@ TEST(GgufQuantize, RefusesBadRequests) {
   refuses(o, "needs an importance matrix");
   o.mix = "Q4_K_M";
   o.tensor_types = {"attn_q=Q4_X"};
-  refuses(o, "unknown type");
+  refuses(o, "unknown GGUF type");
   o.tensor_types = {"attn_q("};
   refuses(o, "PATTERN=TYPE");
   o.tensor_types = {"(=Q8_0"};
