@@ -70,11 +70,17 @@ void quantize_gptq(LayerF32& L, int layer, const ModelConfig& c, const HfQuantiz
     const int64_t n_in = linear_shape(c, stage[0])[1];
     HessianObserver obs(stage[0], n_in);
     runner.run(L, layer, x, n_seqs, nullptr, &obs, &stage[0]);
-    const std::vector<float> h = obs.take();
+    std::vector<float> h = obs.take();
+    LinearKind last = stage[0];
+    for (LinearKind k : stage)
+      if (quantize[idx(k)]) last = k;
     for (LinearKind k : stage) {
       if (!quantize[idx(k)]) continue;
       const auto [n_out, n_in_k] = linear_shape(c, k);
-      QuantizedLinear q = gptq_quantize(L.weight(k).data(), n_out, n_in_k, h.data(), g);
+      // The stage's last linear may consume H (gptq_quantize works in it): no K^2 copy.
+      QuantizedLinear q =
+          k == last ? gptq_quantize(L.weight(k).data(), n_out, n_in_k, std::move(h), g)
+                    : gptq_quantize(L.weight(k).data(), n_out, n_in_k, static_cast<const float*>(h.data()), g);
       if (!q.g_idx.empty()) drop_trivial_g_idx(q);
       set_dequantized(L, k, q);
       r.q[idx(k)] = std::move(q);
