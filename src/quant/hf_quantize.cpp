@@ -187,6 +187,9 @@ HfQuantizeResult quantize_hf(const std::string& model_dir, const std::string& ou
   bar.update(start, "layer " + std::to_string(start) + "/" + std::to_string(N));
   for (int l = start; l < N; ++l) {
     LayerF32 L = load_layer_f32(*st, cfg, l);
+    // The f32 copy is all that is used from here on: the mapped source pages leave the
+    // resident set, so peak RSS is about one layer, not the whole input file by the end.
+    st->drop_pages("model.layers." + std::to_string(l) + ".");
     LayerQuantResult q = quantize_layer(L, l, cfg, opt, runner.get(), needs_data ? hidden.data() : nullptr,
                                         batch.n_samples, quantize);
     if (needs_data) runner->run(L, l, hidden.data(), batch.n_samples, hidden.data(), nullptr);
