@@ -103,6 +103,16 @@ TEST(HfQuantize, Stories260KEveryMethodWritesLoadsAndRuns) {
     const HfQuantizeResult r = quantize_hf(model_260k(), out, quick(c.to, 4, 32));
     EXPECT_EQ(r.skipped.size(), c.n_skipped);
     EXPECT_EQ(r.n_linears_quantized, 35 - static_cast<int>(c.n_skipped));
+    // The time split: calibration passes only where the method uses data.
+    const bool data = c.to != "rtn" && c.to != "hqq";
+    EXPECT_GT(r.times.load, 0.0);
+    EXPECT_GT(r.times.solve, 0.0);
+    EXPECT_GT(r.times.write, 0.0);
+    EXPECT_EQ(r.times.forward > 0.0, data);
+    EXPECT_EQ(r.times.stats > 0.0, data);
+    EXPECT_EQ(r.times.propagate > 0.0, data);
+    EXPECT_LE(r.times.load + r.times.forward + r.times.stats + r.times.solve + r.times.propagate + r.times.write,
+              r.seconds);
     const nlohmann::json qc = quant_config(out);
     EXPECT_EQ(qc.at("quant_method"), c.method_key);
     EXPECT_TRUE(fs::exists(out + "/tokenizer.model"));
