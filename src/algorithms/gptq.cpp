@@ -32,8 +32,17 @@ void check_hessian(const float* h, int64_t n) {
 QuantizedLinear gptq_quantize(const float* w, int64_t n_out, int64_t n_in, const float* h, const GptqOptions& opt,
                               GptqStats* stats) {
   check_grid_options("gptq", n_out, n_in, opt.bits, opt.group_size);
+  if (h == nullptr) fail("gptq", "no Hessian");
+  return gptq_quantize(w, n_out, n_in, std::vector<float>(h, h + n_in * n_in), opt, stats);
+}
+
+QuantizedLinear gptq_quantize(const float* w, int64_t n_out, int64_t n_in, std::vector<float> H,
+                              const GptqOptions& opt, GptqStats* stats) {
+  check_grid_options("gptq", n_out, n_in, opt.bits, opt.group_size);
   check_finite_weights("gptq", w, n_out, n_in);
-  check_hessian(h, n_in);
+  if (H.size() != static_cast<size_t>(n_in * n_in))
+    fail("gptq", "Hessian has " + std::to_string(H.size()) + " entries, expected " + std::to_string(n_in * n_in));
+  check_hessian(H.data(), n_in);
   if (opt.block_size < 1) fail("gptq", "block_size must be >= 1");
   if (!(opt.percdamp > 0.0f && opt.percdamp < 1.0f)) fail("gptq", "percdamp must be in (0, 1)");
   if (!(opt.damp_auto_increment >= 0.0f)) fail("gptq", "damp_auto_increment must be >= 0");
@@ -46,7 +55,6 @@ QuantizedLinear gptq_quantize(const float* w, int64_t n_out, int64_t n_in, const
   const int maxq = gptq_maxq(opt.bits);
 
   std::vector<float> W(w, w + N * K);
-  std::vector<float> H(h, h + K * K);
 
   // Step 1: per-row params from the whole W, before the dead columns are zeroed (used for
   // per-channel quantization; overwritten per group otherwise).
@@ -86,16 +94,15 @@ QuantizedLinear gptq_quantize(const float* w, int64_t n_out, int64_t n_in, const
     H.swap(Hp);
   }
 
-  // Steps 5-6: damping and the inverse Cholesky factor, with GPTQModel's damp recovery.
-  std::vector<float> U;
+  // Steps 5-6: damping and the inverse Cholesky factor, with GPTQModel's damp recovery. In
+  // place: H becomes U (a failed try leaves H as it was).
   float damp = opt.percdamp;
-  while (!gptq_inverse_cholesky(H.data(), K, damp, U)) {
+  while (!gptq_inverse_cholesky_in_place(H.data(), K, damp)) {
     if (opt.damp_auto_increment <= 0.0f || damp + opt.damp_auto_increment >= 1.0f)
       fail("gptq", "Hessian is not positive definite even with percdamp " + std::to_string(damp));
     damp += opt.damp_auto_increment;
   }
-  H.clear();
-  H.shrink_to_fit();
+  const std::vector<float> U = std::move(H);
 
   QuantizedLinear q;
   q.n_out = N;

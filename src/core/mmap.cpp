@@ -41,6 +41,20 @@ MappedFile MappedFile::open(const std::string& path) {
   return m;
 }
 
+void MappedFile::drop_pages(const void* p, size_t n) const {
+  if (!data_ || n == 0) return;
+  const auto base = reinterpret_cast<uintptr_t>(data_);
+  uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
+  lo = lo < base ? base : lo;
+  hi = hi > base + n_bytes_ ? base + n_bytes_ : hi;
+  if (lo >= hi) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  lo &= ~(page - 1);  // the mapping starts on a page boundary, so this stays inside it
+  hi = (hi + page - 1) & ~(page - 1);
+  // Advice only: a failure leaves the pages resident, which is merely what happens without it.
+  (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 MappedFile::MappedFile(MappedFile&& o) noexcept { *this = std::move(o); }
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {

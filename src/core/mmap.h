@@ -24,6 +24,13 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t n_bytes() const { return n_bytes_; }
   const std::string& path() const { return path_; }
+  // Takes the pages of [p, p + n) (clipped to the mapping, widened to whole pages) out of
+  // this process's resident set (madvise MADV_DONTNEED). The mapping is read-only and
+  // private, so nothing is lost: a later read faults them back in from the page cache or
+  // the file. For streaming readers that are done with a region: without it every page
+  // touched stays in RSS, and a one-pass job over a 2.3 GiB file reports 2.3 GiB more peak
+  // RAM (VmHWM) than it needs.
+  void drop_pages(const void* p, size_t n) const;
 
  private:
   const uint8_t* data_ = nullptr;

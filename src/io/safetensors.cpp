@@ -289,6 +289,11 @@ const SafetensorsTensor* SafetensorsFile::find(const std::string& name) const {
   return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void SafetensorsFile::drop_pages(const std::string& name_prefix) const {
+  for (const SafetensorsTensor& t : tensors_)
+    if (t.name.compare(0, name_prefix.size(), name_prefix) == 0) file_.drop_pages(t.data, t.n_bytes);
+}
+
 // ---------------------------------------------------------------------------------------
 // Model (one file, or an index with shards)
 // ---------------------------------------------------------------------------------------
@@ -392,6 +397,10 @@ const SafetensorsTensor& SafetensorsModel::get(const std::string& name) const {
 const std::map<std::string, std::string>& SafetensorsModel::metadata() const {
   static const std::map<std::string, std::string> kEmpty;
   return files_.empty() ? kEmpty : files_.front()->metadata();
+}
+
+void SafetensorsModel::drop_pages(const std::string& name_prefix) const {
+  for (const auto& f : files_) f->drop_pages(name_prefix);
 }
 
 size_t SafetensorsModel::n_bytes() const {

@@ -55,6 +55,8 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::vector<SafetensorsTensor>& tensors() const { return tensors_; }  // file order
   const SafetensorsTensor* find(const std::string& name) const;
+  // MappedFile::drop_pages for the data of every tensor whose name starts with prefix.
+  void drop_pages(const std::string& name_prefix) const;
 
  private:
   MappedFile file_;
@@ -77,6 +79,9 @@ class SafetensorsModel {
   const std::map<std::string, std::string>& metadata() const;
   size_t n_bytes() const;  // sum of tensor bytes
   const std::string& path() const { return path_; }
+  // Drops the resident pages of every tensor whose name starts with prefix (all shards);
+  // see MappedFile::drop_pages. Pointers stay valid.
+  void drop_pages(const std::string& name_prefix) const;
 
  private:
   std::string path_;

@@ -25,6 +25,9 @@ namespace lowbit {
 namespace fs = std::filesystem;
 namespace {
 
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
 std::string shard_name(int i, int n) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "model-%05d-of-%05d.safetensors", i, n);
@@ -186,10 +189,23 @@ HfQuantizeResult quantize_hf(const std::string& model_dir, const std::string& ou
   Progress bar("quantize " + std::string(quant_method_name(opt.method)), N, opt.progress);
   bar.update(start, "layer " + std::to_string(start) + "/" + std::to_string(N));
   for (int l = start; l < N; ++l) {
+    auto t = Clock::now();
     LayerF32 L = load_layer_f32(*st, cfg, l);
+    // The f32 copy is all that is used from here on: the mapped source pages leave the
+    // resident set, so peak RSS is about one layer, not the whole input file by the end.
+    st->drop_pages("model.layers." + std::to_string(l) + ".");
+    res.times.load += since(t);
     LayerQuantResult q = quantize_layer(L, l, cfg, opt, runner.get(), needs_data ? hidden.data() : nullptr,
                                         batch.n_samples, quantize);
-    if (needs_data) runner->run(L, l, hidden.data(), batch.n_samples, hidden.data(), nullptr);
+    res.times.forward += q.forward_s;
+    res.times.stats += q.stats_s;
+    res.times.solve += q.solve_s;
+    if (needs_data) {
+      t = Clock::now();
+      runner->run(L, l, hidden.data(), batch.n_samples, hidden.data(), nullptr);
+      res.times.propagate += since(t);
+    }
+    t = Clock::now();
 
     std::vector<std::pair<std::string, std::vector<NamedTensor>>> mods;  // kept alive until write
     const std::string p = "model.layers." + std::to_string(l) + ".";
@@ -226,6 +242,7 @@ HfQuantizeResult quantize_hf(const std::string& model_dir, const std::string& ou
     writer.write_file(work.path() + "/" + shard_name(l + 1, N + 1));
     if (needs_data) work.save_hidden(hidden);
     work.save_progress(l + 1, N);
+    res.times.write += since(t);
     bar.update(l + 1, "layer " + std::to_string(l + 1) + "/" + std::to_string(N));
     if (opt.stop_after_layers >= 0 && l + 1 >= opt.stop_after_layers && l + 1 < N)
       fail(out_dir, "stopped after layer " + std::to_string(l + 1) + " (test hook)");

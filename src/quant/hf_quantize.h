@@ -46,6 +46,18 @@ struct HfQuantizeOptions {
   std::function<void(const std::string&)> on_message;  // notes and warnings (stderr by default)
 };
 
+// Where the wall time went, summed over the layers run (seconds). The parts need not add up
+// to HfQuantizeResult::seconds: calibration tokenizing, the final shard and the index are
+// outside them.
+struct QuantTimes {
+  double load = 0.0;       // layer tensors read from the mapping and converted to f32
+  double forward = 0.0;    // calibration forward passes inside the method (GPTQ: one per stage)
+  double stats = 0.0;      // GPTQ Hessian accumulation (X^T X) / AWQ input capture, inside forward's passes
+  double solve = 0.0;      // the method itself: GPTQ factorisation + column solve, AWQ searches, RTN, HQQ
+  double propagate = 0.0;  // the quantized layer's forward that makes the next layer's inputs
+  double write = 0.0;      // packing, the layer's shard, the saved hidden states (--resume)
+};
+
 struct HfQuantizeResult {
   int n_layers = 0;
   int first_layer_run = 0;  // > 0 after --resume
@@ -57,6 +69,7 @@ struct HfQuantizeResult {
   size_t n_bytes_out = 0;
   int64_t n_linear_params = 0;
   double linear_bits_per_weight = 0.0;  // packed bytes of quantized linears / their params
+  QuantTimes times;
 };
 
 // "rtn" -> (Rtn, Gptq), "gptq" -> (Gptq, Gptq), "awq" -> (Awq, Awq), "hqq" -> (Hqq, Hqq),

@@ -1,5 +1,6 @@
 #include "quant/layer_quantize.h"
 
+#include <chrono>
 #include <vector>
 
 #include "algorithms/awq.h"
@@ -12,17 +13,25 @@ namespace {
 
 constexpr int idx(LinearKind k) { return static_cast<int>(k); }
 
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
 class HessianObserver : public ActivationObserver {
  public:
   HessianObserver(LinearKind kind, int64_t n_in) : kind_(kind), h_(n_in) {}
   void observe(int, LinearKind kind, const float* x, int m, int) override {
-    if (kind == kind_) h_.add_batch(x, m, 1);  // one sequence = one sample, as GPTQ counts them
+    if (kind != kind_) return;
+    const auto t0 = Clock::now();
+    h_.add_batch(x, m, 1);  // one sequence = one sample, as GPTQ counts them
+    seconds_ += since(t0);
   }
   std::vector<float> take() { return h_.take(); }
+  double seconds() const { return seconds_; }  // in add_batch, so the forward's own time can be told apart
 
  private:
   LinearKind kind_;
   GptqHessian h_;
+  double seconds_ = 0.0;
 };
 
 // Copies the inputs of q (= k, v), o, gate (= up) and down.
@@ -30,12 +39,16 @@ class CaptureObserver : public ActivationObserver {
  public:
   void observe(int, LinearKind kind, const float* x, int m, int k) override {
     if (kind == LinearKind::K || kind == LinearKind::V || kind == LinearKind::Up) return;
+    const auto t0 = Clock::now();
     x_[idx(kind)].insert(x_[idx(kind)].end(), x, x + static_cast<size_t>(m) * k);
+    seconds_ += since(t0);
   }
   std::vector<float>& x(LinearKind kind) { return x_[idx(kind)]; }
+  double seconds() const { return seconds_; }
 
  private:
   std::array<std::vector<float>, kNumLinearKinds> x_;
+  double seconds_ = 0.0;
 };
 
 void set_dequantized(LayerF32& L, LinearKind k, const QuantizedLinear& q) {
@@ -69,16 +82,27 @@ void quantize_gptq(LayerF32& L, int layer, const ModelConfig& c, const HfQuantiz
     if (!any) continue;
     const int64_t n_in = linear_shape(c, stage[0])[1];
     HessianObserver obs(stage[0], n_in);
+    const auto t0 = Clock::now();
     runner.run(L, layer, x, n_seqs, nullptr, &obs, &stage[0]);
-    const std::vector<float> h = obs.take();
+    r.forward_s += since(t0) - obs.seconds();
+    r.stats_s += obs.seconds();
+    std::vector<float> h = obs.take();
+    const auto t1 = Clock::now();
+    LinearKind last = stage[0];
+    for (LinearKind k : stage)
+      if (quantize[idx(k)]) last = k;
     for (LinearKind k : stage) {
       if (!quantize[idx(k)]) continue;
       const auto [n_out, n_in_k] = linear_shape(c, k);
-      QuantizedLinear q = gptq_quantize(L.weight(k).data(), n_out, n_in_k, h.data(), g);
+      // The stage's last linear may consume H (gptq_quantize works in it): no K^2 copy.
+      QuantizedLinear q =
+          k == last ? gptq_quantize(L.weight(k).data(), n_out, n_in_k, std::move(h), g)
+                    : gptq_quantize(L.weight(k).data(), n_out, n_in_k, static_cast<const float*>(h.data()), g);
       if (!q.g_idx.empty()) drop_trivial_g_idx(q);
       set_dequantized(L, k, q);
       r.q[idx(k)] = std::move(q);
     }
+    r.solve_s += since(t1);
   }
 }
 
@@ -116,7 +140,11 @@ void quantize_awq(LayerF32& L, int layer, const ModelConfig& c, const HfQuantize
   const int64_t n_tok = static_cast<int64_t>(n_search) * T;
   const int64_t H = c.hidden_size, F = c.intermediate_size, QD = c.q_dim(), KVD = c.kv_dim();
   CaptureObserver cap;
+  const auto t0 = Clock::now();
   runner.run(L, layer, x, n_search, nullptr, &cap);
+  r.forward_s += since(t0) - cap.seconds();
+  r.stats_s += cap.seconds();
+  const auto t1 = Clock::now();
   auto q_of = [&](LinearKind k) { return quantize[idx(k)]; };
   auto w = [&](LinearKind k) { return L.weight(k).data(); };
 
@@ -185,6 +213,7 @@ void quantize_awq(LayerF32& L, int layer, const ModelConfig& c, const HfQuantize
     set_dequantized(L, kind, q);
     r.q[k] = std::move(q);
   }
+  r.solve_s += since(t1);  // the searches run the attention / MLP many times: that is AWQ's cost
 }
 
 }  // namespace
@@ -195,7 +224,8 @@ LayerQuantResult quantize_layer(LayerF32& L, int layer, const ModelConfig& c, co
   LayerQuantResult r;
   switch (opt.method) {
     case QuantMethod::Rtn:
-    case QuantMethod::Hqq:
+    case QuantMethod::Hqq: {
+      const auto t0 = Clock::now();
       for (int k = 0; k < kNumLinearKinds; ++k) {
         if (!quantize[k]) continue;
         const auto [n_out, n_in] = linear_shape(c, static_cast<LinearKind>(k));
@@ -212,7 +242,9 @@ LayerQuantResult quantize_layer(LayerF32& L, int layer, const ModelConfig& c, co
           for (int64_t f = 0; f < n_out * n_in; ++f) w[f] = r.hqq[k]->dequant(f);
         }
       }
+      r.solve_s = since(t0);
       break;
+    }
     case QuantMethod::Gptq:
       if (!runner || !x) fail("gptq", "needs calibration inputs");
       quantize_gptq(L, layer, c, opt, *runner, x, n_seqs, quantize, r);

@@ -28,6 +28,7 @@ namespace lowbit {
 struct LayerQuantResult {
   std::array<std::optional<QuantizedLinear>, kNumLinearKinds> q;  // RTN / GPTQ / AWQ
   std::array<std::optional<HqqResult>, kNumLinearKinds> hqq;       // HQQ
+  double forward_s = 0.0, stats_s = 0.0, solve_s = 0.0;            // QuantTimes' parts for this layer
 };
 
 // x: the layer's calibration inputs [n_seqs * runner.seq_len(), hidden] (unused, may be

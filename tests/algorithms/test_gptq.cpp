@@ -1,10 +1,12 @@
 #include "algorithms/gptq.h"
 
 #include <gtest/gtest.h>
+#include <lapacke.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -93,6 +95,86 @@ TEST(GptqHessian, InverseCholeskyFactor) {
   // Indefinite even after damping.
   const float bad[4] = {1.0f, 2.0f, 2.0f, 1.0f};
   EXPECT_FALSE(lowbit::gptq_inverse_cholesky(bad, 2, 0.01f, u));
+}
+
+// The copying form of the factorisation as it was first written (copy, damp, potrf, potri,
+// mirror, potrf): the in-place one must give the same bits, which also checks that LAPACK
+// leaves the triangle it does not factor alone (the in-place form keeps H there).
+bool copying_inverse_cholesky(const std::vector<float>& h, int64_t n, float percdamp, std::vector<float>& u) {
+  const lapack_int N = static_cast<lapack_int>(n);
+  double diag_sum = 0.0;
+  for (int64_t k = 0; k < n; ++k) diag_sum += h[k * n + k];
+  const float damp = percdamp * static_cast<float>(diag_sum / static_cast<double>(n));
+  u = h;
+  for (int64_t k = 0; k < n; ++k) u[k * n + k] += damp;
+  if (LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', N, u.data(), N) != 0) return false;
+  if (LAPACKE_spotri(LAPACK_COL_MAJOR, 'U', N, u.data(), N) != 0) return false;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < j; ++i) u[i * n + j] = u[j * n + i];
+  if (LAPACKE_spotrf(LAPACK_COL_MAJOR, 'L', N, u.data(), N) != 0) return false;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < r; ++c) u[r * n + c] = 0.0f;
+  return true;
+}
+
+// H minus eps * mean(diag) on the diagonal: indefinite, so percdamp 0.01 is not enough.
+std::vector<float> nearly_indefinite(const Problem& p, double eps) {
+  const int64_t K = p.n_in;
+  double mean_diag = 0;
+  for (int64_t k = 0; k < K; ++k) mean_diag += p.h[k * K + k];
+  mean_diag /= K;
+  std::vector<float> h = p.h;
+  for (int64_t k = 0; k < K; ++k) h[k * K + k] -= static_cast<float>(eps * mean_diag);
+  return h;
+}
+
+TEST(GptqHessian, InPlaceInverseCholeskyIsBitExactAndRestoresHOnFailure) {
+  for (int64_t K : {48, 200, 384}) {  // 384 > OpenBLAS's blocking, so its blocked paths run too
+    const Problem p = make_problem(4, K, 2048, 13);
+    std::vector<float> ref, a = p.h;
+    ASSERT_TRUE(copying_inverse_cholesky(p.h, K, 0.01f, ref));
+    ASSERT_TRUE(lowbit::gptq_inverse_cholesky_in_place(a.data(), K, 0.01f));
+    EXPECT_EQ(0, std::memcmp(a.data(), ref.data(), a.size() * sizeof(float))) << K;
+    // A failure gives H back bit for bit, ready for the next damping.
+    const std::vector<float> bad = nearly_indefinite(p, 0.5);
+    a = bad;
+    ASSERT_FALSE(lowbit::gptq_inverse_cholesky_in_place(a.data(), K, 0.01f));
+    EXPECT_EQ(0, std::memcmp(a.data(), bad.data(), a.size() * sizeof(float))) << K;
+  }
+}
+
+TEST(GptqHessian, DecayOnlyBatchAndSymmetricMatrix) {
+  const int64_t K = 40;
+  const std::vector<float> x = algo_test::correlated_activations(30, K, 9);
+  lowbit::GptqHessian h(K);
+  h.add_batch(x.data(), 30, 1);
+  const std::vector<float> one = h.matrix();
+  h.add_batch(nullptr, 0, 1);  // an empty sample still counts: H *= 1/2
+  for (int64_t a = 0; a < K; ++a)
+    for (int64_t b = 0; b < K; ++b) {
+      ASSERT_EQ(h.matrix()[a * K + b], h.matrix()[b * K + a]) << a << "," << b;
+      ASSERT_EQ(h.matrix()[a * K + b], one[std::min(a, b) * K + std::max(a, b)] * 0.5f) << a << "," << b;
+    }
+  EXPECT_EQ(h.take().size(), static_cast<size_t>(K * K));
+}
+
+// GPTQModel's damp recovery: every retry starts from the undamped H (the in-place
+// factorisation puts it back), so the result is the one a direct call at the final percdamp
+// gives; and the vector overload (no copy of H) is the pointer overload.
+TEST(Gptq, DampRetryStartsFromTheOriginalHessian) {
+  const Problem p = make_problem(16, 128, 4096, 17);
+  const std::vector<float> h = nearly_indefinite(p, 0.012);
+  lowbit::GptqStats st;
+  const QuantizedLinear a = lowbit::gptq_quantize(p.w.data(), p.n_out, p.n_in, h.data(), gopt(4, 32, false), &st);
+  ASSERT_GT(st.percdamp_used, 0.01f);
+  GptqOptions direct = gopt(4, 32, false);
+  direct.percdamp = st.percdamp_used;
+  direct.damp_auto_increment = 0.0f;
+  const QuantizedLinear b = lowbit::gptq_quantize(p.w.data(), p.n_out, p.n_in, std::vector<float>(h), direct);
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.scales, b.scales);
+  EXPECT_EQ(a.zeros, b.zeros);
+  EXPECT_THROW(lowbit::gptq_quantize(p.w.data(), p.n_out, p.n_in, std::vector<float>(7), direct), lowbit::Error);
 }
 
 // The point of GPTQ: with a correlated Hessian its output error tr(dW H dW^T) beats RTN's.

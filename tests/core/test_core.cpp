@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -163,6 +165,44 @@ TEST_F(CoreMappedFile, MapsFileContents) {
   MappedFile m3;
   m3 = std::move(m2);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(m3.data()), m3.n_bytes()), contents);
+}
+
+// Resident kB of the mapping of `file` in this process (/proc/self/smaps); -1 if not found.
+long mapping_rss_kb(const std::string& file) {
+  std::ifstream in("/proc/self/smaps");
+  std::string line;
+  bool in_it = false;
+  while (std::getline(in, line)) {
+    // Mapping headers start "7f12...-7f34... r--p": lower-case hex; field lines ("Rss:") do not.
+    const unsigned char c0 = line.empty() ? 'X' : static_cast<unsigned char>(line[0]);
+    const bool header = (std::isdigit(c0) || (c0 >= 'a' && c0 <= 'f')) && line.find('-') < line.find(' ');
+    if (header)
+      in_it = line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0;
+    else if (in_it && line.rfind("Rss:", 0) == 0)
+      return std::stol(line.substr(4));
+  }
+  return -1;
+}
+
+TEST_F(CoreMappedFile, DropPagesLeavesTheResidentSetButNotTheData) {
+  const std::string p = fs::absolute(path("pages.bin")).string();
+  std::string contents(1 << 20, '\0');
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 7 + i / 4096);
+  write_file(p, contents);
+  MappedFile m = MappedFile::open(p);
+  auto same = [&] { return std::memcmp(m.data(), contents.data(), contents.size()) == 0; };
+  ASSERT_TRUE(same());  // every page read, so resident
+  const long before = mapping_rss_kb(p);
+  if (before < 0) GTEST_SKIP() << "no /proc/self/smaps entry for the mapping";
+  EXPECT_GE(before, 1000);
+  m.drop_pages(m.data(), m.n_bytes());
+  EXPECT_EQ(mapping_rss_kb(p), 0);
+  EXPECT_TRUE(same());  // read back from the page cache
+  // Ranges are clipped to the mapping, and a range outside it does nothing.
+  m.drop_pages(m.data() + 4096, 1 << 30);
+  m.drop_pages(m.data() + m.n_bytes() + 8192, 100);
+  EXPECT_LE(mapping_rss_kb(p), 4);
+  EXPECT_TRUE(same());
 }
 
 TEST_F(CoreMappedFile, EmptyFile) {

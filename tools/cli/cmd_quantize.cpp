@@ -107,6 +107,10 @@ void quantize_hf_cli(const std::string& model, const std::string& to, const std:
               r.n_linears_quantized, static_cast<long long>(r.n_linear_params), r.linear_bits_per_weight,
               r.skipped.size());
   std::printf("time       %.2f s\n", r.seconds);
+  const QuantTimes& t = r.times;
+  std::printf("time split load %.2f s, forward %.2f s, %s %.2f s, solve %.2f s, propagate %.2f s, write %.2f s\n",
+              t.load, t.forward, q.method == QuantMethod::Awq ? "capture" : "hessian", t.stats, t.solve, t.propagate,
+              t.write);
   std::printf("peak RAM   %s (VmHWM)\n", format_bytes(r.peak_rss_bytes).c_str());
 }
 
