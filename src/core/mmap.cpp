@@ -48,11 +48,7 @@ void MappedFile::drop_pages(const void* p, size_t n) const {
   lo = lo < base ? base : lo;
   hi = hi > base + n_bytes_ ? base + n_bytes_ : hi;
   if (lo >= hi) return;
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  lo &= ~(page - 1);  // the mapping starts on a page boundary, so this stays inside it
-  hi = (hi + page - 1) & ~(page - 1);
-  // Advice only: a failure leaves the pages resident, which is merely what happens without it.
-  (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  release_mapped_pages(reinterpret_cast<const void*>(lo), hi - lo);
 }
 
 MappedFile::MappedFile(MappedFile&& o) noexcept { *this = std::move(o); }
@@ -74,11 +70,13 @@ MappedFile::~MappedFile() {
 }
 
 void release_mapped_pages(const void* p, size_t n_bytes) {
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n_bytes) / page * page;
-  // MADV_DONTNEED on a private read-only file mapping just unmaps the pages from this process.
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // Widened to whole pages: mappings start on a page boundary, so this stays inside the one
+  // holding p, and neighbouring bytes dropped with it simply fault back in.
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + n_bytes + page - 1) & ~(page - 1);
+  // Advice only: a failure leaves the pages resident, which is merely what happens without it.
+  if (hi > lo) (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
 }  // namespace lowbit

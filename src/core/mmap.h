@@ -6,9 +6,9 @@
 
 namespace lowbit {
 
-// Drops the resident pages of [p, p + n_bytes) inside a read-only file mapping (whole pages
-// only) so they stop counting in the process's RSS; reading them again faults them back in.
-// Used after a tensor has been repacked into memory of its own.
+// Drops the resident pages of [p, p + n_bytes) (widened to whole pages) of a read-only file
+// mapping from the process's RSS; reading them again faults them back in. Used after a tensor
+// has been repacked into memory of its own; MappedFile::drop_pages clips to its mapping first.
 void release_mapped_pages(const void* p, size_t n_bytes);
 
 class MappedFile {
