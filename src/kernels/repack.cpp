@@ -39,17 +39,15 @@ void pack_legacy(const RepackTraits& t, const uint8_t* const src[kRepackRows], u
   for (int i = 0; i < kRepackRows; ++i) {
     std::memcpy(out + 2 * i, src[i], 2);  // d is the first field of both block types
     for (int c = 0; c < t.n_chunks; ++c)
-      for (int b = 0; b < 4; ++b) out[32 + 64 * c + 4 * i + b] = legacy_code_byte(t.kind, src[i], 4 * c + b);
+      for (int b = 0; b < 4; ++b) out[r16::kLegacyCodes + 64 * c + 4 * i + b] = legacy_code_byte(t.kind, src[i], 4 * c + b);
   }
 }
 
 void decode_legacy(const RepackTraits& t, const uint8_t* p, int i, float* out) {
-  uint16_t dh;
-  std::memcpy(&dh, p + 2 * i, 2);
-  const float d = f16_to_f32(dh);
+  const float d = f16_to_f32(r16::row_half(p, 0, i));
   for (int c = 0; c < t.n_chunks; ++c)
     for (int b = 0; b < 4; ++b) {
-      const uint8_t u = p[32 + 64 * c + 4 * i + b];
+      const uint8_t u = p[r16::kLegacyCodes + 64 * c + 4 * i + b];
       const int j = 4 * c + b;
       if (t.kind == RepackKind::Q4_0_R16) {
         out[j] = d * static_cast<float>((u & 0x0F) - t.offset);
@@ -76,25 +74,23 @@ void pack_q4_K(const RepackTraits&, const uint8_t* const src[kRepackRows], uint8
   for (int i = 0; i < kRepackRows; ++i) {
     const auto* b = reinterpret_cast<const kq::BlockQ4K*>(src[i]);
     std::memcpy(out + 2 * i, &b->d, 2);
-    std::memcpy(out + 32 + 2 * i, &b->dmin, 2);
-    for (int j = 0; j < 8; ++j) q4k_scale_min(b->scales, j, out + 64 + 16 * j + i, out + 192 + 16 * j + i);
+    std::memcpy(out + r16::kQ4KDmin + 2 * i, &b->dmin, 2);
+    for (int j = 0; j < 8; ++j)
+      q4k_scale_min(b->scales, j, out + r16::kQ4KSc + 16 * j + i, out + r16::kQ4KMn + 16 * j + i);
     for (int c = 0; c < 4; ++c)
-      for (int q = 0; q < 8; ++q) std::memcpy(out + 320 + 512 * c + 64 * q + 4 * i, b->qs + 32 * c + 4 * q, 4);
+      for (int q = 0; q < 8; ++q) std::memcpy(out + r16::kQ4KCodes + 512 * c + 64 * q + 4 * i, b->qs + 32 * c + 4 * q, 4);
   }
 }
 
 void decode_q4_K(const RepackTraits&, const uint8_t* p, int i, float* out) {
-  uint16_t dh, mh;
-  std::memcpy(&dh, p + 2 * i, 2);
-  std::memcpy(&mh, p + 32 + 2 * i, 2);
-  const float d = f16_to_f32(dh), dmin = f16_to_f32(mh);
+  const float d = f16_to_f32(r16::row_half(p, 0, i)), dmin = f16_to_f32(r16::row_half(p, r16::kQ4KDmin, i));
   for (int c = 0; c < 4; ++c) {
     // ggml's dequantize_row_q4_K: d1 = d * sc, m1 = dmin * m, y = d1 * q - m1.
-    const float d1 = d * p[64 + 16 * (2 * c) + i], m1 = dmin * p[192 + 16 * (2 * c) + i];
-    const float d2 = d * p[64 + 16 * (2 * c + 1) + i], m2 = dmin * p[192 + 16 * (2 * c + 1) + i];
+    const float d1 = d * p[r16::kQ4KSc + 16 * (2 * c) + i], m1 = dmin * p[r16::kQ4KMn + 16 * (2 * c) + i];
+    const float d2 = d * p[r16::kQ4KSc + 16 * (2 * c + 1) + i], m2 = dmin * p[r16::kQ4KMn + 16 * (2 * c + 1) + i];
     for (int q = 0; q < 8; ++q)
       for (int b = 0; b < 4; ++b) {
-        const uint8_t u = p[320 + 512 * c + 64 * q + 4 * i + b];
+        const uint8_t u = r16::q4k_byte(p, i, c, q, b);
         out[64 * c + 4 * q + b] = d1 * static_cast<float>(u & 0x0F) - m1;
         out[64 * c + 32 + 4 * q + b] = d2 * static_cast<float>(u >> 4) - m2;
       }
@@ -102,53 +98,40 @@ void decode_q4_K(const RepackTraits&, const uint8_t* p, int i, float* out) {
 }
 
 // --- Q6_K ---------------------------------------------------------------------------------
-// Layout offsets of one (16 rows, super-block) group block.
-constexpr int kQ6Sc = 32, kQ6Ql = 32 + 256, kQ6Qh = 32 + 256 + 2048;
-
 void pack_q6_K(const RepackTraits&, const uint8_t* const src[kRepackRows], uint8_t* out) {
   for (int i = 0; i < kRepackRows; ++i) {
     const auto* b = reinterpret_cast<const kq::BlockQ6K*>(src[i]);
     std::memcpy(out + 2 * i, &b->d, 2);
-    for (int s = 0; s < 16; ++s) out[kQ6Sc + 16 * s + i] = static_cast<uint8_t>(b->scales[s]);
+    for (int s = 0; s < 16; ++s) out[r16::kQ6Sc + 16 * s + i] = static_cast<uint8_t>(b->scales[s]);
     for (int h = 0; h < 2; ++h)
       for (int q = 0; q < 8; ++q) {
         for (int p = 0; p < 2; ++p)
-          std::memcpy(out + kQ6Ql + 1024 * h + 512 * p + 64 * q + 4 * i, b->ql + 64 * h + 32 * p + 4 * q, 4);
-        std::memcpy(out + kQ6Qh + 512 * h + 64 * q + 4 * i, b->qh + 32 * h + 4 * q, 4);
+          std::memcpy(out + r16::kQ6Ql + 1024 * h + 512 * p + 64 * q + 4 * i, b->ql + 64 * h + 32 * p + 4 * q, 4);
+        std::memcpy(out + r16::kQ6Qh + 512 * h + 64 * q + 4 * i, b->qh + 32 * h + 4 * q, 4);
       }
   }
 }
 
-// Code of row i, half h, group g (0..3), element l (0..31) of a Q6_K_R16 block (0..63).
-inline int q6_code(const uint8_t* p, int i, int h, int g, int l) {
-  const int q = l / 4, b = l % 4;
-  const uint8_t ql = p[kQ6Ql + 1024 * h + 512 * (g % 2) + 64 * q + 4 * i + b];
-  const uint8_t qh = p[kQ6Qh + 512 * h + 64 * q + 4 * i + b];
-  return ((g < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * g)) & 3) << 4));
-}
-
 void decode_q6_K(const RepackTraits&, const uint8_t* p, int i, float* out) {
-  uint16_t dh;
-  std::memcpy(&dh, p + 2 * i, 2);
-  const float d = f16_to_f32(dh);
+  const float d = f16_to_f32(r16::row_half(p, 0, i));
   for (int h = 0; h < 2; ++h)
     for (int g = 0; g < 4; ++g)
       for (int l = 0; l < 32; ++l) {
         const int e = 128 * h + 32 * g + l;
         // ggml's dequantize_row_q6_K: y = d * sc * (q - 32).
-        const float sc = static_cast<float>(static_cast<int8_t>(p[kQ6Sc + 16 * (e / 16) + i]));
-        out[e] = d * sc * static_cast<float>(q6_code(p, i, h, g, l) - 32);
+        const float sc = static_cast<float>(static_cast<int8_t>(p[r16::kQ6Sc + 16 * (e / 16) + i]));
+        out[e] = d * sc * static_cast<float>(r16::q6_code(p, i, h, g, l) - 32);
       }
 }
 
 const RepackTraits kRepacks[] = {
-    {RepackKind::Q4_0_R16, FormatId::Q4_0, 32, 32 + 64 * 4, 4, 8, pack_legacy, decode_legacy, ref::gemm_q4_0_r16,
+    {RepackKind::Q4_0_R16, FormatId::Q4_0, 32, r16::kLegacyCodes + 64 * 4, 4, 8, pack_legacy, decode_legacy, ref::gemm_q4_0_r16,
      q4_0_for},
-    {RepackKind::Q8_0_R16, FormatId::Q8_0, 32, 32 + 64 * 8, 8, 128, pack_legacy, decode_legacy, ref::gemm_q8_0_r16,
+    {RepackKind::Q8_0_R16, FormatId::Q8_0, 32, r16::kLegacyCodes + 64 * 8, 8, 128, pack_legacy, decode_legacy, ref::gemm_q8_0_r16,
      q8_0_for},
-    {RepackKind::Q4_K_R16, FormatId::Q4_K, 256, 320 + 4 * 512, 0, 0, pack_q4_K, decode_q4_K, ref::gemm_q4_K_r16,
+    {RepackKind::Q4_K_R16, FormatId::Q4_K, 256, r16::kQ4KBytes, 0, 0, pack_q4_K, decode_q4_K, ref::gemm_q4_K_r16,
      q4_K_for},
-    {RepackKind::Q6_K_R16, FormatId::Q6_K, 256, 32 + 256 + 2048 + 1024, 0, 0, pack_q6_K, decode_q6_K,
+    {RepackKind::Q6_K_R16, FormatId::Q6_K, 256, r16::kQ6Bytes, 0, 0, pack_q6_K, decode_q6_K,
      ref::gemm_q6_K_r16, q6_K_for},
 };
 

@@ -28,6 +28,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -37,6 +38,32 @@
 #include "kernels/cpu_features.h"
 
 namespace lowbit {
+
+// Byte offsets inside one repacked (16 rows, block) block, and the accessors the packers,
+// decoders and kernels of every ISA share (the layouts are described above).
+namespace r16 {
+inline constexpr int kLegacyCodes = 32;  // after 16 fp16 d (Q4_0_R16, Q8_0_R16)
+inline constexpr int kQ4KDmin = 32, kQ4KSc = 64, kQ4KMn = 192, kQ4KCodes = 320, kQ4KBytes = 320 + 4 * 512;
+inline constexpr int kQ6Sc = 32, kQ6Ql = 32 + 256, kQ6Qh = 32 + 256 + 2048, kQ6Bytes = 32 + 256 + 2048 + 1024;
+
+// The fp16 value at 16-entry table `off` for row i (d at 0; Q4_K's dmin at kQ4KDmin).
+inline uint16_t row_half(const uint8_t* p, int off, int i) {
+  uint16_t h;
+  std::memcpy(&h, p + off + 2 * i, 2);
+  return h;
+}
+// Q4_K: the code byte (low nibble: sub-block 2c, high: 2c+1) of row i, pair c, chunk q, byte b.
+inline uint8_t q4k_byte(const uint8_t* p, int i, int c, int q, int b) {
+  return p[kQ4KCodes + 512 * c + 64 * q + 4 * i + b];
+}
+// Q6_K: the 6-bit code of row i, half h, group g (0..3), element l (0..31).
+inline int q6_code(const uint8_t* p, int i, int h, int g, int l) {
+  const int q = l / 4, b = l % 4;
+  const uint8_t ql = p[kQ6Ql + 1024 * h + 512 * (g % 2) + 64 * q + 4 * i + b];
+  const uint8_t qh = p[kQ6Qh + 512 * h + 64 * q + 4 * i + b];
+  return (g < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * g)) & 3) << 4);
+}
+}  // namespace r16
 
 struct QMatrix;
 

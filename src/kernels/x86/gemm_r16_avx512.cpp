@@ -55,7 +55,7 @@ void tile_q4_0(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     __m512i lo[4], hi[4];
     for (int c = 0; c < 4; ++c) {
-      const __m512i v = _mm512_loadu_si512(p + 32 + 64 * c);
+      const __m512i v = _mm512_loadu_si512(p + r16::kLegacyCodes + 64 * c);
       lo[c] = _mm512_and_si512(v, m_lo);
       hi[c] = _mm512_and_si512(v, m_hi);
     }
@@ -86,7 +86,7 @@ void tile_q8_0(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
     prefetch_ahead(p, gbb);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     __m512i u[8];
-    for (int c = 0; c < 8; ++c) u[c] = _mm512_loadu_si512(p + 32 + 64 * c);
+    for (int c = 0; c < 8; ++c) u[c] = _mm512_loadu_si512(p + r16::kLegacyCodes + 64 * c);
     for (int t = 0; t < T; ++t) {
       const int8_t* q = a.row_qs(tok0 + t) + 32 * k;
       __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[0], bcast4(q));
@@ -117,17 +117,17 @@ void tile_q4_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
   for (int64_t k = 0; k < nb; ++k, p += gbb) {
     prefetch_ahead(p, gbb);
     const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+    const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + r16::kQ4KDmin)));
     for (int c = 0; c < 4; ++c) {
       auto scale = [&](int off, int j, __m512 v) {
         const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + off + 16 * j));
         return _mm512_mul_ps(v, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)));
       };
-      const __m512 dsc0 = scale(64, 2 * c, dv), dsc1 = scale(64, 2 * c + 1, dv);
-      const __m512 dmn0 = scale(192, 2 * c, mv), dmn1 = scale(192, 2 * c + 1, mv);
+      const __m512 dsc0 = scale(r16::kQ4KSc, 2 * c, dv), dsc1 = scale(r16::kQ4KSc, 2 * c + 1, dv);
+      const __m512 dmn0 = scale(r16::kQ4KMn, 2 * c, mv), dmn1 = scale(r16::kQ4KMn, 2 * c + 1, mv);
       __m512i lo[8], hi[8];
       for (int q = 0; q < 8; ++q) {
-        const __m512i v = _mm512_loadu_si512(p + 320 + 512 * c + 64 * q);
+        const __m512i v = _mm512_loadu_si512(p + r16::kQ4KCodes + 512 * c + 64 * q);
         lo[q] = _mm512_and_si512(v, m_lo);
         hi[q] = _mm512_and_si512(v, m_hi);
       }
@@ -159,7 +159,7 @@ void tile_q4_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
 // offset (32 x the activation half-block's code sum) and its scale d*sc.
 template <int T>
 void tile_q6_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0, float* y, int64_t ldy) {
-  constexpr int kSc = 32, kQl = 32 + 256, kQh = 32 + 256 + 2048;
+  using r16::kQ6Ql, r16::kQ6Qh, r16::kQ6Sc;
   const int gbb = w.traits->gbb;
   const uint8_t* p = w.group(g);
   const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
@@ -174,9 +174,9 @@ void tile_q6_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
         __m512i c[4][4];  // [q][group]
         for (int j = 0; j < 4; ++j) {
           const int q = 4 * half + j;
-          const __m512i l0 = _mm512_loadu_si512(p + kQl + 1024 * h + 64 * q);
-          const __m512i l1 = _mm512_loadu_si512(p + kQl + 1024 * h + 512 + 64 * q);
-          const __m512i hb = _mm512_loadu_si512(p + kQh + 512 * h + 64 * q);
+          const __m512i l0 = _mm512_loadu_si512(p + kQ6Ql + 1024 * h + 64 * q);
+          const __m512i l1 = _mm512_loadu_si512(p + kQ6Ql + 1024 * h + 512 + 64 * q);
+          const __m512i hb = _mm512_loadu_si512(p + kQ6Qh + 512 * h + 64 * q);
           c[j][0] = _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_slli_epi16(hb, 4), m30));
           c[j][1] = _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_slli_epi16(hb, 2), m30));
           c[j][2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4), _mm512_and_si512(hb, m30));
@@ -186,7 +186,7 @@ void tile_q6_K(const RepackedMatrix& w, const ActQ8& a, int64_t g, int64_t tok0,
         __m512 dsc[4];
         for (int gr = 0; gr < 4; ++gr) {
           const int s = 8 * h + 2 * gr + half;
-          const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kSc + 16 * s));
+          const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQ6Sc + 16 * s));
           dsc[gr] = _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
         }
         for (int t = 0; t < T; ++t) {
