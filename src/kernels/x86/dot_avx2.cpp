@@ -5,31 +5,18 @@
 
 #include "formats/blocks_legacy.h"
 #include "kernels/dot.h"
+#include "kernels/x86/avx2_util.h"
 
 namespace lowbit {
 namespace {
 
+using avx2::fp16;
+using avx2::dot_i8;
+using avx2::hsum;
+
 using legacy::BlockQ4_0;
 using legacy::BlockQ8_0;
 constexpr int kQk = legacy::kBlockElems;
-
-inline float fp16(uint16_t h) { return _cvtsh_ss(h); }
-
-// Sum of signed int8 products, as 8 int32 lanes: maddubs needs an unsigned operand, so
-// move x's sign onto y (ggml and others use the same identity).
-inline __m256i dot_i8(__m256i x, __m256i y) {
-  const __m256i ax = _mm256_sign_epi8(x, x);
-  const __m256i sy = _mm256_sign_epi8(y, x);
-  const __m256i p16 = _mm256_maddubs_epi16(ax, sy);
-  return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 float dot_q4_0_q8_0(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ4_0*>(w);

@@ -7,21 +7,16 @@
 #include "formats/blocks_group.h"
 #include "formats/blocks_legacy.h"
 #include "kernels/dot.h"
+#include "kernels/x86/avx2_util.h"
 
 namespace lowbit {
 namespace {
 
+using avx2::fp16;
+using avx2::hsum;
+
 using namespace group_int;
 using legacy::BlockQ8_0;
-
-inline float fp16(uint16_t h) { return _cvtsh_ss(h); }
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // 32 codes of one sub-block as unsigned bytes, lane j = element j.
 template <int Bits>
@@ -55,7 +50,7 @@ float dot_group_q8_0(int64_t n, const void* w, const void* a) {
         s_qa = _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), ones16);
       } else {
         const __m256i qs = _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));  // q - 128
-        s_qa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qs, qs), _mm256_sign_epi8(av, qs)), ones16);
+        s_qa = avx2::dot_i8(qs, av);
       }
       const __m256i s_a = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, av), ones16);
       const __m256 v = _mm256_fnmadd_ps(z, _mm256_cvtepi32_ps(s_a), _mm256_cvtepi32_ps(s_qa));

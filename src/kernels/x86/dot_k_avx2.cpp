@@ -10,18 +10,14 @@
 
 #include "formats/blocks_k.h"
 #include "kernels/dot.h"
+#include "kernels/x86/avx2_util.h"
 
 namespace lowbit {
 namespace {
 
-constexpr int kQk = kq::kBlockElems;
+using avx2::hsum_i32;
 
-inline int32_t hsum_i32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
+constexpr int kQk = kq::kBlockElems;
 
 // Rows are streamed from memory once per token; prefetching a few blocks ahead keeps more
 // misses in flight than the hardware prefetcher alone (see kernels/x86/gemm_r16_avx512.cpp).
