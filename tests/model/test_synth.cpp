@@ -1,7 +1,6 @@
 // lowbit synth: preset shapes, determinism, sharding, and that the output loads and runs.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../cli/cli_util.h"
 #include "test_util.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -255,16 +255,9 @@ TEST(Synth, OutputDirRules) {
 TEST(SynthCli, TinyViaBinary) {
   test::TempDir tmp("lowbit-synth");
   const std::string dir = tmp.file("cli");
-  const std::string cmd = std::string(LOWBIT_BINARY) + " synth --like tiny --seed 3 --dtype f16 -o " + dir + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
-  EXPECT_NE(out.find("106,816 params"), std::string::npos) << out;
+  const auto r = test::run_command(test::lowbit_bin() + " synth --like tiny --seed 3 --dtype f16 -o " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("106,816 params"), std::string::npos) << r.out;
   EXPECT_EQ(lowbit::load_hf_config(dir).torch_dtype, "float16");
 }
 
@@ -272,17 +265,10 @@ TEST(SynthCli, TinyViaBinary) {
 TEST(SynthCli, GgufMixWritesALoadableFileAndNoTempFolder) {
   test::TempDir tmp("lowbit-synth");
   const std::string file = tmp.file("tiny-q8.gguf");
-  const std::string cmd =
-      std::string(LOWBIT_BINARY) + " synth --like tiny --vocab 1024 --untied --gguf Q8_0 -q -o " + file + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
-  EXPECT_NE(out.find("Q8_0"), std::string::npos) << out;
+  const auto r =
+      test::run_command(test::lowbit_bin() + " synth --like tiny --vocab 1024 --untied --gguf Q8_0 -q -o " + file);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Q8_0"), std::string::npos) << r.out;
   const auto w = lowbit::load_model_weights(file);
   EXPECT_EQ(w->config.vocab_size, 1024);
   EXPECT_EQ(w->layers.at(0).q.format, lowbit::FormatId::Q8_0);
