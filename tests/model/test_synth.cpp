@@ -1,7 +1,6 @@
 // lowbit synth: preset shapes, determinism, sharding, and that the output loads and runs.
 #include <gtest/gtest.h>
 
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
