@@ -12,10 +12,8 @@
 #include "model/rope.h"
 
 namespace lowbit {
-namespace {
-
-std::vector<float> read_f32(const SafetensorsModel& st, const std::string& name, const std::vector<int64_t>& shape,
-                            bool required) {
+std::vector<float> read_f32_tensor(const SafetensorsModel& st, const std::string& name,
+                                   const std::vector<int64_t>& shape, bool required) {
   const SafetensorsTensor* t = st.find(name);
   if (!t) {
     if (required) fail(st.path(), "missing tensor " + name);
@@ -28,8 +26,6 @@ std::vector<float> read_f32(const SafetensorsModel& st, const std::string& name,
   convert_to_f32(t->dtype, t->data, v.data(), v.size());
   return v;
 }
-
-}  // namespace
 
 size_t LayerF32::n_bytes() const {
   size_t n = attn_norm.size() + ffn_norm.size() + q_norm.size() + k_norm.size();
@@ -60,21 +56,21 @@ LayerF32 load_layer_f32(const SafetensorsModel& st, const ModelConfig& c, int la
   LayerF32 L;
   const std::string p = "model.layers." + std::to_string(layer) + ".";
   const int64_t H = c.hidden_size;
-  L.attn_norm = read_f32(st, p + "input_layernorm.weight", {H}, true);
-  L.ffn_norm = read_f32(st, p + "post_attention_layernorm.weight", {H}, true);
+  L.attn_norm = read_f32_tensor(st, p + "input_layernorm.weight", {H}, true);
+  L.ffn_norm = read_f32_tensor(st, p + "post_attention_layernorm.weight", {H}, true);
   if (c.qk_norm) {
-    L.q_norm = read_f32(st, p + "self_attn.q_norm.weight", {c.head_dim}, true);
-    L.k_norm = read_f32(st, p + "self_attn.k_norm.weight", {c.head_dim}, true);
+    L.q_norm = read_f32_tensor(st, p + "self_attn.q_norm.weight", {c.head_dim}, true);
+    L.k_norm = read_f32_tensor(st, p + "self_attn.k_norm.weight", {c.head_dim}, true);
   }
   for (int k = 0; k < kNumLinearKinds; ++k) {
     const auto kind = static_cast<LinearKind>(k);
     const auto [n_out, n_in] = linear_shape(c, kind);
     const std::string m = linear_module_name(layer, kind);
-    L.w[k] = read_f32(st, m + ".weight", {n_out, n_in}, true);
+    L.w[k] = read_f32_tensor(st, m + ".weight", {n_out, n_in}, true);
     const bool has_bias = kind == LinearKind::O ? c.o_bias
                           : kind <= LinearKind::V ? c.qkv_bias
                                                   : c.mlp_bias;
-    L.bias[k] = read_f32(st, m + ".bias", {n_out}, has_bias);
+    L.bias[k] = read_f32_tensor(st, m + ".bias", {n_out}, has_bias);
   }
   return L;
 }

@@ -27,6 +27,10 @@ struct LayerF32 {
 };
 
 // "model.layers.<l>.self_attn.q_proj" etc.
+// A float tensor of the model converted to f32, checked against shape; empty if absent and
+// not required (errors name the tensor and the file).
+std::vector<float> read_f32_tensor(const SafetensorsModel& st, const std::string& name,
+                                   const std::vector<int64_t>& shape, bool required);
 std::string linear_module_name(int layer, LinearKind kind);
 // {n_out, n_in} of a linear under the config.
 std::array<int64_t, 2> linear_shape(const ModelConfig& c, LinearKind kind);

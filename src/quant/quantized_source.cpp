@@ -4,13 +4,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/convert.h"
 #include "core/error.h"
 #include "io/checkpoints/awq.h"
 #include "io/checkpoints/compressed_tensors.h"
 #include "io/checkpoints/gptq.h"
 #include "io/checkpoints/hqq.h"
 #include "io/checkpoints/named_tensor.h"
+#include "quant/layer_forward.h"
 
 namespace lowbit {
 namespace fs = std::filesystem;
@@ -91,17 +91,9 @@ std::optional<QuantizedLinear> QuantizedHfModel::linear(const std::string& modul
 
 F32Array QuantizedHfModel::f32(const std::string& name, const std::vector<int64_t>& shape, bool required) const {
   F32Array a;
-  const SafetensorsTensor* t = st_->find(name);
-  if (!t) {
-    if (required) fail(st_->path(), "missing tensor " + name);
-    return a;
-  }
-  if (t->shape != shape)
-    fail(t->file, "tensor " + name + " has shape " + shape_str(t->shape) + ", config expects " + shape_str(shape));
-  if (!dtype_is_float(t->dtype)) fail(t->file, "tensor " + name + " is not a float tensor");
+  a.owned = read_f32_tensor(*st_, name, shape, required);
+  if (a.owned.empty()) return a;  // absent and not required
   a.shape = shape;
-  a.owned.resize(t->n_bytes / dtype_n_bytes(t->dtype));
-  convert_to_f32(t->dtype, t->data, a.owned.data(), a.owned.size());
   a.data = a.owned.data();
   return a;
 }

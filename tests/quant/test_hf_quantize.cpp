@@ -17,6 +17,7 @@
 
 #include "../cli/cli_util.h"
 #include "../test_util.h"
+#include "quant_test_util.h"
 #include "core/error.h"
 #include "eval/perplexity.h"
 #include "model/gguf_loader.h"
@@ -29,13 +30,10 @@ using namespace lowbit;
 
 namespace {
 
-std::string model_260k() { return test::source_dir() + "/models/stories260K"; }
-std::string model_5m() { return test::shared_dir() + "/models/tinystories-llama-5M-hf"; }
-std::string calib_text() { return test::shared_dir() + "/data/tinystories/tinystories-valid-head-calib.txt"; }
-std::string eval_text() { return test::shared_dir() + "/data/tinystories/tinystories-valid-head-eval.txt"; }
-
-#define REQUIRE_SHARED()                                                          \
-  if (test::shared_dir().empty()) GTEST_SKIP() << "reference material (../shared) not found"
+using quant_test::calib_text;
+using quant_test::eval_text;
+using quant_test::model_260k;
+using quant_test::model_5m;
 
 std::vector<int32_t> eval_tokens(const std::string& model) {
   std::ifstream in(eval_text());
